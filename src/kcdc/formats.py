@@ -1,0 +1,623 @@
+"""KCDC file layouts: the one place where they are read and written.
+
+Every reader returns a :class:`pandas.DataFrame`; per-station quantities
+(``EDeposit``, ``MDeposit``, ``Arrival``: one value per KASCADE array station)
+come back as a column whose cells are 1-D numpy arrays of equal length
+(use :func:`stack` to get an ``(n_events, n_stations)`` array).
+Every writer accepts either such a DataFrame or a plain mapping
+``{name: 1-D array}`` plus ``arrays={name: 2-D array}``.
+
+Layouts (what is confirmed from public sources and what is our choice)
+----------------------------------------------------------------------
+* ASCII -- confirmed from the KCDC documentation (kcdc.iap.kit.edu
+  "Data Format" page and FAQ) and from descriptions of real downloads: one
+  whitespace-separated text table per detector component (``general.txt`` with
+  T, P, Gt, Mt, R, Ev; ``array.txt`` with the KASCADE array quantities E, Xc,
+  Yc, Ze, Az, Ne, Nmu, Age; KCDC also has ``grande.txt``, ``calorimeter.txt``,
+  ...) and ``row_mapping.txt``, whose first line names the tables and whose
+  following lines give, for each event (row of ``general``), the row index in
+  each table. KCDC ships ASCII only for non-array quantities (FAQ: arrays would
+  blow the files up ~500x); :func:`write_ascii` therefore refuses array
+  columns. Our choices, not confirmed: lines starting with ``#`` are comments
+  (we put the units there), the first non-comment line is the column-name
+  header, a missing row is ``-1`` in ``row_mapping.txt``, truth columns of
+  simulated sets go into ``simulation.txt``, and an ``info.txt`` carries the
+  data-set metadata (KCDC ships an ``Info.txt`` with the applied cuts).
+* HDF5 (``events.h5``) -- KCDC offers HDF5 "with structures for arrays"; the
+  exact internal tree of a KCDC file could not be confirmed from public
+  sources. Our layout: one 1-D dataset per quantity at the file root, named as
+  in KCDC (``/E``, ``/Ze``, ...), per-station quantities as 2-D datasets
+  ``(n_events, 252)``; each dataset carries ``unit``, ``description`` and
+  ``component`` attributes; data-set metadata are root attributes (nested
+  values JSON-encoded). gzip level 1 + shuffle: readable by any HDF5 tool.
+* ROOT -- one TTree ``events`` (branch per quantity, per-station quantities as
+  fixed-size array branches ``[252]``), written with uproot. String columns
+  become int32 category codes and the categories are stored as a JSON
+  ``TObjString`` ``categories_<name>``; metadata as JSON ``TObjString``
+  ``metadata``. The branch names follow KCDC; the tree name is our choice.
+* Parquet -- not a KCDC format; the columnar storage of the data service.
+  Per-station quantities are ``fixed_size_list<float32>[252]`` columns;
+  metadata JSON lives in the schema metadata under key ``kcdc``.
+* CSV -- a convenience for spreadsheets: scalar columns only, ``#`` comment
+  lines with units.
+
+Only numpy and pandas are imported at module import; h5py, pyarrow and uproot
+are imported inside the functions that need them, so ``import kcdc`` stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "ARRAY_COLUMNS",
+    "COMPONENTS",
+    "FORMATS",
+    "Format",
+    "N_STATIONS",
+    "stack",
+    "to_columns",
+    "to_arrow",
+    "from_arrow",
+    "write_hdf5",
+    "read_hdf5",
+    "read_hdf5_metadata",
+    "write_ascii",
+    "read_ascii",
+    "write_root",
+    "read_root",
+    "write_parquet",
+    "read_parquet",
+    "read_parquet_metadata",
+    "write_csv",
+    "read_csv",
+    "write",
+    "read",
+]
+
+#: Number of KASCADE array stations (16 x 16 grid minus the central 2 x 2).
+N_STATIONS = 252
+
+#: The KASCADE column layout of KCDC: name -> unit, description, typical range,
+#: component (ASCII table it belongs to), and whether the value is a log10.
+#: Source: Haungs et al., EPJC 78 (2018) 741 and the KCDC "Data Format" page;
+#: see ../shared/reference/REFERENCE_VALUES.md.
+COLUMNS: dict[str, dict[str, Any]] = {
+    "E": dict(unit="log10(E/eV)", description="reconstructed primary energy", range=(13.0, 19.0), component="array", log10=True),
+    "Xc": dict(unit="m", description="shower core x in the array frame", range=(-91.0, 91.0), component="array", log10=False),
+    "Yc": dict(unit="m", description="shower core y in the array frame", range=(-91.0, 91.0), component="array", log10=False),
+    "Ze": dict(unit="deg", description="zenith angle of the shower axis", range=(0.0, 60.0), component="array", log10=False),
+    "Az": dict(unit="deg", description="azimuth angle of the shower axis", range=(0.0, 360.0), component="array", log10=False),
+    "Ne": dict(unit="log10(number)", description="electron number (shower size)", range=(2.0, 8.7), component="array", log10=True),
+    "Nmu": dict(unit="log10(number)", description="truncated muon number", range=(2.0, 7.7), component="array", log10=True),
+    "Age": dict(unit="1", description="shower age from the NKG fit", range=(0.1, 1.48), component="array", log10=False),
+    "T": dict(unit="degC", description="air temperature", range=(-20.0, 40.0), component="general", log10=False),
+    "P": dict(unit="hPa", description="air pressure", range=(980.0, 1030.0), component="general", log10=False),
+    "Gt": dict(unit="s", description="GPS time, seconds since 1970-01-01 UTC", range=(0, 2**31), component="general", log10=False),
+    "Mt": dict(unit="us", description="GPS time, microseconds within the second", range=(0, 999999), component="general", log10=False),
+    "R": dict(unit="1", description="run number", range=(0, 10**6), component="general", log10=False),
+    "Ev": dict(unit="1", description="event number within the run", range=(0, 10**9), component="general", log10=False),
+    "EDeposit": dict(unit="MeV", description="e/gamma energy deposit per array station", range=(0.0, 1e6), component="array", log10=False),
+    "MDeposit": dict(unit="MeV", description="muon energy deposit per array station", range=(0.0, 1e6), component="array", log10=False),
+    "Arrival": dict(unit="ns", description="arrival time per array station", range=(-1e4, 1e4), component="array", log10=False),
+    # truth of simulated sets (KCDC simulations carry the primary and true values)
+    "E_true": dict(unit="log10(E/eV)", description="true primary energy (simulation)", range=(14.0, 18.0), component="simulation", log10=True),
+    "A": dict(unit="1", description="mass number of the primary (simulation)", range=(1, 56), component="simulation", log10=False),
+    "Z": dict(unit="1", description="charge of the primary (simulation)", range=(1, 26), component="simulation", log10=False),
+    "primary": dict(unit="", description="mass group of the primary (simulation)", range=None, component="simulation", log10=False),
+    "lnA": dict(unit="1", description="ln of the primary mass number (simulation)", range=(0.0, 4.1), component="simulation", log10=False),
+    "Ze_true": dict(unit="deg", description="true zenith angle (simulation)", range=(0.0, 60.0), component="simulation", log10=False),
+    "Az_true": dict(unit="deg", description="true azimuth (simulation)", range=(0.0, 360.0), component="simulation", log10=False),
+    "Xc_true": dict(unit="m", description="true core x (simulation)", range=(-91.0, 91.0), component="simulation", log10=False),
+    "Yc_true": dict(unit="m", description="true core y (simulation)", range=(-91.0, 91.0), component="simulation", log10=False),
+    "Ne_true": dict(unit="log10(number)", description="true electron number at observation level (simulation)", range=(2.0, 9.0), component="simulation", log10=True),
+    "Nmu_true": dict(unit="log10(number)", description="true truncated muon number (simulation)", range=(2.0, 8.0), component="simulation", log10=True),
+}
+
+#: Per-station quantities (2-D: events x stations).
+ARRAY_COLUMNS = ("EDeposit", "MDeposit", "Arrival")
+
+#: ASCII component tables in the order of row_mapping.txt (KCDC order for the
+#: KASCADE data shop; "simulation" is ours for truth columns).
+COMPONENTS = ("general", "array", "simulation", "other")
+
+
+# --------------------------------------------------------------------------- helpers
+def _component(name: str) -> str:
+    return COLUMNS.get(name, {}).get("component", "other")
+
+
+def _meta_for(name: str) -> tuple[str, str]:
+    c = COLUMNS.get(name, {})
+    return c.get("unit", ""), c.get("description", "")
+
+
+def to_columns(data: Any, arrays: Mapping[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """Normalise a DataFrame or mapping into ``(scalars, arrays, n_rows)``.
+
+    ``scalars`` maps names to 1-D numpy arrays (strings as ``object``),
+    ``arrays`` maps names to 2-D ``(n_rows, k)`` arrays. DataFrame columns whose
+    cells are sequences (lists / 1-D arrays) are treated as per-station arrays.
+    """
+    scalars: dict[str, np.ndarray] = {}
+    arr2: dict[str, np.ndarray] = {}
+    if isinstance(data, pd.DataFrame):
+        items = [(str(k), data[k]) for k in data.columns]
+    elif data is None:
+        items = []
+    else:
+        items = [(str(k), v) for k, v in dict(data).items()]
+    for name, col in items:
+        if isinstance(col, pd.Series):
+            if col.dtype == object and len(col) and isinstance(col.iloc[0], (list, tuple, np.ndarray)):
+                arr2[name] = np.stack([np.asarray(c) for c in col.to_numpy()])
+                continue
+            if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                scalars[name] = col.astype(object).to_numpy()
+                continue
+            scalars[name] = col.to_numpy()
+            continue
+        a = np.asarray(col)
+        if a.ndim == 2:
+            arr2[name] = a
+        elif a.ndim == 1:
+            scalars[name] = a.astype(object) if a.dtype.kind in "US" else a
+        else:
+            raise ValueError(f"column {name!r} must be 1-D (scalar) or 2-D (per-station), got shape {a.shape}")
+    for name, a in (arrays or {}).items():
+        a = np.asarray(a)
+        if a.ndim != 2:
+            raise ValueError(f"array {name!r} must be 2-D (events x stations), got shape {a.shape}")
+        arr2[str(name)] = a
+    lengths = {len(v) for v in scalars.values()} | {v.shape[0] for v in arr2.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns have different lengths: {sorted(lengths)}")
+    n = lengths.pop() if lengths else 0
+    return scalars, arr2, n
+
+
+def _frame(scalars: Mapping[str, np.ndarray], arrays: Mapping[str, np.ndarray], order: list[str] | None = None) -> pd.DataFrame:
+    cols: dict[str, Any] = {}
+    names = order or (list(scalars) + list(arrays))
+    for name in names:
+        if name in scalars:
+            cols[name] = scalars[name]
+        elif name in arrays:
+            a = np.ascontiguousarray(arrays[name])
+            obj = np.empty(a.shape[0], dtype=object)
+            for i in range(a.shape[0]):
+                obj[i] = a[i]
+            cols[name] = obj
+    return pd.DataFrame(cols)
+
+
+def stack(df: pd.DataFrame, name: str) -> np.ndarray:
+    """Per-station column ``name`` of ``df`` as a 2-D ``(n_events, n_stations)`` array."""
+    col = df[name].to_numpy()
+    if len(col) == 0:
+        return np.zeros((0, N_STATIONS), dtype=np.float32)
+    return np.stack([np.asarray(c) for c in col])
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (Path,)):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default, sort_keys=True)
+
+
+# --------------------------------------------------------------------------- HDF5
+def write_hdf5(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None,
+               arrays: Mapping[str, Any] | None = None, compression: str | None = "gzip") -> Path:
+    """Write the KCDC ``events.h5`` layout (see module docstring). Returns the path."""
+    import h5py
+
+    scalars, arr2, n = to_columns(df, arrays)
+    path = Path(path)
+    kw: dict[str, Any] = {}
+    if compression:
+        kw = dict(compression=compression, shuffle=True)
+        if compression == "gzip":
+            kw["compression_opts"] = 1
+    with h5py.File(path, "w") as f:
+        f.attrs["layout"] = "KCDC events.h5 (astroparticle.online kcdc.formats)"
+        f.attrs["n_events"] = n
+        f.attrs["columns"] = _dumps(list(scalars) + list(arr2))
+        for k, v in (metadata or {}).items():
+            if isinstance(v, (str, int, float, bool, np.integer, np.floating)):
+                f.attrs[k] = v
+            else:
+                f.attrs[k] = _dumps(v)
+            if not isinstance(v, str) and not isinstance(v, (int, float, bool, np.integer, np.floating)):
+                f.attrs[f"{k}.__json__"] = True
+        for name, a in scalars.items():
+            if a.dtype == object:
+                ds = f.create_dataset(name, data=np.asarray([str(x) for x in a], dtype=object),
+                                      dtype=h5py.string_dtype("utf-8"), **(kw if n else {}))
+            else:
+                ds = f.create_dataset(name, data=a, chunks=(min(max(n, 1), 65536),) if n else None, **(kw if n else {}))
+            unit, desc = _meta_for(name)
+            ds.attrs["unit"] = unit
+            ds.attrs["description"] = desc
+            ds.attrs["component"] = _component(name)
+        for name, a in arr2.items():
+            chunks = (min(max(n, 1), 1024), a.shape[1]) if n else None
+            ds = f.create_dataset(name, data=a, chunks=chunks, **(kw if n else {}))
+            unit, desc = _meta_for(name)
+            ds.attrs["unit"] = unit
+            ds.attrs["description"] = desc
+            ds.attrs["component"] = _component(name)
+            ds.attrs["dims"] = "event, station"
+    return path
+
+
+def read_hdf5_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Root attributes of an ``events.h5`` file (JSON-encoded values decoded)."""
+    import h5py
+
+    out: dict[str, Any] = {}
+    with h5py.File(path, "r") as f:
+        keys = set(f.attrs)
+        for k in keys:
+            if k.endswith(".__json__") or k in ("layout", "n_events", "columns"):
+                continue
+            v = f.attrs[k]
+            if isinstance(v, bytes):
+                v = v.decode()
+            if f"{k}.__json__" in keys:
+                v = json.loads(v)
+            elif isinstance(v, np.generic):
+                v = v.item()
+            out[k] = v
+    return out
+
+
+def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read an ``events.h5`` file into a DataFrame (per-station columns hold 1-D arrays)."""
+    import h5py
+
+    scalars: dict[str, np.ndarray] = {}
+    arr2: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as f:
+        order = json.loads(f.attrs["columns"]) if "columns" in f.attrs else sorted(f.keys())
+        order = [c for c in order if c in f and (columns is None or c in columns)]
+        for name in order:
+            ds = f[name]
+            if ds.ndim == 2:
+                arr2[name] = ds[()]
+            elif h5py.check_string_dtype(ds.dtype) is not None:
+                scalars[name] = np.asarray(ds.asstr()[()], dtype=object)
+            else:
+                scalars[name] = ds[()]
+    return _frame(scalars, arr2, order)
+
+
+# --------------------------------------------------------------------------- ASCII
+def _fmt(a: np.ndarray) -> Callable[[Any], str]:
+    if a.dtype.kind in "iu":
+        return lambda x: str(int(x))
+    if a.dtype.kind == "b":
+        return lambda x: str(int(x))
+    if a.dtype.kind == "f":
+        # float32 needs 9 significant digits, float64 17, for an exact round trip
+        digits = 9 if a.dtype.itemsize <= 4 else 17
+        return lambda x: format(float(x), f".{digits}g")
+    return lambda x: str(x).replace(" ", "_")
+
+
+def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write the KCDC ASCII layout into ``directory``: one ``<component>.txt`` per
+    component, ``row_mapping.txt`` and ``info.txt``. Per-station arrays are refused
+    (KCDC ships them only in HDF5 and ROOT)."""
+    scalars, arr2, n = to_columns(df)
+    if arr2:
+        raise ValueError(
+            f"ASCII cannot hold per-station arrays ({', '.join(arr2)}): choose the hdf5 or root format, "
+            "or drop those columns (KCDC offers ASCII only for non-array quantities)")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list[str]] = {}
+    for name in scalars:
+        groups.setdefault(_component(name), []).append(name)
+    tables = [c for c in COMPONENTS if c in groups]
+    if not tables:
+        tables = ["general"]
+        groups["general"] = []
+    for comp in tables:
+        names = groups[comp]
+        fmts = [_fmt(scalars[c]) for c in names]
+        with open(directory / f"{comp}.txt", "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(f"# KCDC ASCII table '{comp}'\n")
+            fh.write("# units: " + " ".join(f"{c}[{_meta_for(c)[0] or '-'}]" for c in names) + "\n")
+            fh.write(" ".join(names) + "\n")
+            cols = [scalars[c] for c in names]
+            for i in range(n):
+                fh.write(" ".join(f(col[i]) for f, col in zip(fmts, cols)) + "\n")
+    with open(directory / "row_mapping.txt", "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(" ".join(tables) + "\n")
+        for i in range(n):
+            fh.write(" ".join([str(i)] * len(tables)) + "\n")
+    info = {"n_events": n, "tables": {c: groups[c] for c in tables},
+            "units": {c: _meta_for(c)[0] for c in scalars}}
+    if metadata:
+        info["metadata"] = dict(metadata)
+    with open(directory / "info.txt", "w", encoding="utf-8") as fh:
+        fh.write("# data-set information (JSON)\n")
+        fh.write(json.dumps(info, default=_json_default, indent=1, sort_keys=True) + "\n")
+    return directory
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            s = line.strip()
+            if not s or s.startswith("#"):
+                continue
+            tok = s.split()
+            if header is None:
+                header = tok
+                continue
+            rows.append(tok)
+    if header is None:
+        return pd.DataFrame()
+    if not rows:
+        return pd.DataFrame({h: np.zeros(0) for h in header})
+    raw = np.asarray(rows, dtype=object)
+    out: dict[str, np.ndarray] = {}
+    for j, h in enumerate(header):
+        col = raw[:, j]
+        try:
+            ints = np.asarray(col, dtype=np.int64)
+            if all("." not in x and "e" not in x.lower() and "n" not in x.lower() for x in col[:1000]):
+                out[h] = ints
+                continue
+        except (ValueError, OverflowError):
+            pass
+        try:
+            out[h] = np.asarray(col, dtype=np.float64)
+        except ValueError:
+            out[h] = col.astype(object)
+    return pd.DataFrame(out)
+
+
+def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
+    """Read a KCDC ASCII directory (joins the component tables via ``row_mapping.txt``)."""
+    directory = Path(directory)
+    mapping_file = directory / "row_mapping.txt"
+    if not mapping_file.exists():
+        raise FileNotFoundError(f"{mapping_file} not found: not a KCDC ASCII directory")
+    with open(mapping_file, encoding="utf-8") as fh:
+        tables = fh.readline().split()
+        idx = np.loadtxt(fh, dtype=np.int64, ndmin=2) if tables else np.zeros((0, 0), dtype=np.int64)
+    if idx.size == 0:
+        idx = np.zeros((0, len(tables)), dtype=np.int64)
+    parts = []
+    for j, comp in enumerate(tables):
+        t = _read_table(directory / f"{comp}.txt")
+        rows = idx[:, j]
+        if (rows < 0).any():
+            t = t.reindex(pd.Index(rows))
+        else:
+            t = t.iloc[rows]
+        parts.append(t.reset_index(drop=True))
+    return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- ROOT
+def write_root(df: Any, path: str | os.PathLike, *, arrays: Mapping[str, Any] | None = None,
+               metadata: Mapping[str, Any] | None = None, tree: str = "events") -> Path:
+    """Write a ROOT file with one TTree (``events``) via uproot (see module docstring)."""
+    import uproot
+
+    scalars, arr2, n = to_columns(df, arrays)
+    branches: dict[str, np.ndarray] = {}
+    categories: dict[str, list[str]] = {}
+    for name, a in scalars.items():
+        if a.dtype == object:
+            codes, cats = pd.factorize(pd.Series(a, dtype=object), sort=True)
+            branches[name] = codes.astype(np.int32)
+            categories[name] = [str(c) for c in cats]
+        elif a.dtype.kind == "b":
+            branches[name] = a.astype(np.bool_)
+        else:
+            branches[name] = np.ascontiguousarray(a)
+    for name, a in arr2.items():
+        branches[name] = np.ascontiguousarray(a)
+    path = Path(path)
+    with uproot.recreate(path) as f:
+        if branches:
+            f[tree] = branches
+        for name, cats in categories.items():
+            f[f"categories_{name}"] = _dumps(cats)
+        f["columns"] = _dumps(list(scalars) + list(arr2))
+        f["units"] = _dumps({c: _meta_for(c)[0] for c in list(scalars) + list(arr2)})
+        if metadata:
+            f["metadata"] = _dumps(dict(metadata))
+    return path
+
+
+def read_root(path: str | os.PathLike, tree: str = "events") -> pd.DataFrame:
+    """Read the ``events`` TTree written by :func:`write_root` (or any flat TTree)."""
+    import uproot
+
+    scalars: dict[str, np.ndarray] = {}
+    arr2: dict[str, np.ndarray] = {}
+    with uproot.open(path) as f:
+        keys = {k.split(";")[0] for k in f.keys()}
+        order = json.loads(str(f["columns"])) if "columns" in keys else None
+        if tree not in keys:
+            return pd.DataFrame({c: [] for c in (order or [])})
+        t = f[tree]
+        data = t.arrays(library="np")
+        for name, a in data.items():
+            if a.dtype == object:  # jagged / non-uniform: stack if possible
+                a = np.stack([np.asarray(x) for x in a])
+            if a.ndim == 2:
+                arr2[name] = a
+            else:
+                scalars[name] = a
+        for name in list(scalars):
+            if f"categories_{name}" in keys:
+                cats = np.asarray(json.loads(str(f[f"categories_{name}"])), dtype=object)
+                scalars[name] = cats[scalars[name]]
+    return _frame(scalars, arr2, order or (list(scalars) + list(arr2)))
+
+
+# --------------------------------------------------------------------------- Arrow / Parquet
+def to_arrow(df: Any, *, arrays: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None):
+    """A :class:`pyarrow.Table` with per-station arrays as fixed-size list columns."""
+    import pyarrow as pa
+
+    scalars, arr2, n = to_columns(df, arrays)
+    names, cols = [], []
+    for name, a in scalars.items():
+        names.append(name)
+        cols.append(pa.array(a, type=pa.string()) if a.dtype == object else pa.array(a))
+    for name, a in arr2.items():
+        a = np.ascontiguousarray(a)
+        names.append(name)
+        cols.append(pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), a.shape[1]))
+    schema_md = {"kcdc": _dumps(dict(metadata))} if metadata else None
+    table = pa.Table.from_arrays(cols, names=names) if names else pa.table({})
+    if schema_md:
+        table = table.replace_schema_metadata(schema_md)
+    return table
+
+
+def from_arrow(table) -> pd.DataFrame:
+    """Inverse of :func:`to_arrow` (fixed-size list columns -> per-station arrays)."""
+    import pyarrow as pa
+
+    scalars: dict[str, np.ndarray] = {}
+    arr2: dict[str, np.ndarray] = {}
+    for name, col in zip(table.column_names, table.columns):
+        if pa.types.is_fixed_size_list(col.type) or pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            chunks = [c for c in col.chunks]
+            mats = []
+            for c in chunks:
+                if len(c) == 0:
+                    continue
+                flat = c.flatten().to_numpy(zero_copy_only=False)
+                mats.append(flat.reshape(len(c), -1))
+            width = col.type.list_size if pa.types.is_fixed_size_list(col.type) else (mats[0].shape[1] if mats else 0)
+            vt = col.type.value_type.to_pandas_dtype()
+            arr2[name] = np.concatenate(mats) if mats else np.zeros((0, width), dtype=vt)
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            scalars[name] = np.asarray(col.to_pylist(), dtype=object)
+        else:
+            scalars[name] = col.to_numpy()
+    return _frame(scalars, arr2, list(table.column_names))
+
+
+def write_parquet(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None,
+                  arrays: Mapping[str, Any] | None = None, compression: str = "zstd",
+                  row_group_size: int | None = None) -> Path:
+    """Write Parquet (the data service's columnar storage)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    pq.write_table(to_arrow(df, arrays=arrays, metadata=metadata), path, compression=compression,
+                   row_group_size=row_group_size)
+    return path
+
+
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file (or a directory of ``part-*.parquet`` files)."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_dir():
+        import pyarrow as pa
+
+        parts = sorted(p.glob("part-*.parquet")) or sorted(p.glob("*.parquet"))
+        tables = [pq.read_table(x, columns=columns) for x in parts]
+        table = pa.concat_tables(tables) if tables else pa.table({})
+    else:
+        table = pq.read_table(p, columns=columns)
+    return from_arrow(table)
+
+
+def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata dict stored by :func:`write_parquet` (empty if none)."""
+    import pyarrow.parquet as pq
+
+    md = pq.read_schema(path).metadata or {}
+    raw = md.get(b"kcdc")
+    return json.loads(raw) if raw else {}
+
+
+# --------------------------------------------------------------------------- CSV
+def write_csv(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write scalar columns as CSV with ``#`` comment lines (units, metadata)."""
+    scalars, arr2, n = to_columns(df)
+    if arr2:
+        raise ValueError(f"CSV cannot hold per-station arrays ({', '.join(arr2)}): choose hdf5, root or parquet")
+    path = Path(path)
+    frame = pd.DataFrame(scalars)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("# units: " + ",".join(f"{c}[{_meta_for(c)[0] or '-'}]" for c in scalars) + "\n")
+        if metadata:
+            fh.write("# metadata: " + _dumps(dict(metadata)) + "\n")
+        frame.to_csv(fh, index=False, float_format="%.17g", lineterminator="\n")
+    return path
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv`."""
+    return pd.read_csv(path, comment="#")
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Format:
+    """One downloadable format: writer(df, path, metadata=...), reader(path), suffix."""
+
+    name: str
+    writer: Callable[..., Path]
+    reader: Callable[..., pd.DataFrame]
+    suffix: str  # "" for ASCII: the writer makes a directory
+    arrays: bool  # can hold per-station arrays
+    media_type: str
+
+
+FORMATS: dict[str, Format] = {
+    "hdf5": Format("hdf5", write_hdf5, read_hdf5, ".h5", True, "application/x-hdf5"),
+    "ascii": Format("ascii", write_ascii, read_ascii, "", False, "text/plain"),
+    "root": Format("root", write_root, read_root, ".root", True, "application/octet-stream"),
+    "parquet": Format("parquet", write_parquet, read_parquet, ".parquet", True, "application/vnd.apache.parquet"),
+    "csv": Format("csv", write_csv, read_csv, ".csv", False, "text/csv"),
+}
+
+
+def _get(fmt: str) -> Format:
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}") from None
+
+
+def write(fmt: str, df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write ``df`` in format ``fmt`` (a key of :data:`FORMATS`)."""
+    return _get(fmt).writer(df, path, metadata=metadata)
+
+
+def read(fmt: str, path: str | os.PathLike) -> pd.DataFrame:
+    """Read a file (or ASCII directory) in format ``fmt``."""
+    return _get(fmt).reader(path)
