@@ -1,0 +1,101 @@
+"""The `astrohub` command: bring the hub up and down, and operate it.
+
+    astrohub up            build what is missing, deploy the stack, print where to log in
+    astrohub down          remove the stack (user homes, hub database and secrets stay)
+    astrohub status        the stack's services and the hub's answer
+    astrohub settings-doc  write docs/configuration.md from the settings schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import images, settings
+from .deploy import DeployError, Stack
+
+
+def _root() -> Path:
+    root = Path.cwd()
+    if not (root / "swarm" / "stack.yml").exists():
+        raise DeployError("run astrohub from the repository's top folder (where swarm/stack.yml is)")
+    return root
+
+
+def _stack() -> Stack:
+    # Secrets are not read from /run/secrets on the operator's machine.
+    return Stack(_root(), settings.load(secrets_dir="/nonexistent"))
+
+
+def cmd_up(args) -> int:
+    stack = _stack()
+    stack.ensure_swarm()
+    if not args.no_build:
+        images.build(stack.root, stack.settings.image_tag)
+    stack.ensure_secrets()
+    stack.deploy()
+    print(f"stack {stack.name} deployed; waiting for the hub ...", flush=True)
+    took = stack.wait_until_ready()
+    admin = stack.settings.admin_users[0] if stack.settings.admin_users else "(none)"
+    password = stack.secret_value("admin_password") or "(set at first start; see your records)"
+    print(f"\nThe hub answers after {took:.0f} s.")
+    print(f"  Log in at:  {stack.settings.public_url}/hub/login")
+    if stack.settings.authenticator == "native":
+        print(f"  Admin:      {admin}")
+        print(f"  Password:   {password}")
+        print(f"  (kept in {stack.state_dir}/admin_password)")
+    return 0
+
+
+def cmd_down(args) -> int:
+    stack = _stack()
+    stack.remove()
+    print(f"stack {stack.name} removed; user homes, the hub database and the secrets are kept")
+    return 0
+
+
+def cmd_status(args) -> int:
+    stack = _stack()
+    print(stack.logs(tail=0) if not args.logs else stack.logs())
+    return 0
+
+
+def cmd_settings_doc(args) -> int:
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(settings.reference_markdown())
+    print(f"wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="astrohub", description="Operate the astroparticle.online hub.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build, deploy and wait for the hub")
+    up.add_argument("--no-build", action="store_true", help="deploy the images that are there")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="remove the stack, keep the data").set_defaults(func=cmd_down)
+    status = sub.add_parser("status", help="services and tasks of the stack")
+    status.add_argument("--logs", action="store_true")
+    status.set_defaults(func=cmd_status)
+    doc = sub.add_parser("settings-doc", help="write the configuration reference")
+    doc.add_argument("--output", default="docs/configuration.md")
+    doc.set_defaults(func=cmd_settings_doc)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except (DeployError, images.BuildError) as e:
+        print(f"astrohub: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Deploy the stack on a Docker Swarm: secrets, settings file, stack, readiness.
+
+The state folder (default ``.astrohub/<stack>/`` in the checkout, mode 0700)
+keeps what the operator needs later and Docker cannot give back: the admin
+password and the ops token. Everything else lives in Docker (secrets, volumes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets as pysecrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import settings as settings_mod
+from .settings import Settings
+
+# Secrets generated at first start; the value maker for each.
+GENERATED_SECRETS = {
+    "cookie_secret": lambda: pysecrets.token_hex(32),
+    "proxy_token": lambda: pysecrets.token_hex(32),
+    "crypt_key": lambda: pysecrets.token_hex(32),
+    "admin_password": lambda: pysecrets.token_urlsafe(12),
+    "ops_token": lambda: pysecrets.token_hex(32),
+}
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+def docker(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, input=input)
+    if check and result.returncode != 0:
+        raise DeployError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()}")
+    return result
+
+
+@dataclass
+class Stack:
+    root: Path
+    settings: Settings
+
+    @property
+    def name(self) -> str:
+        return self.settings.stack_name
+
+    @property
+    def state_dir(self) -> Path:
+        base = Path(os.environ.get("ASTROHUB_STATE_DIR", self.root / ".astrohub"))
+        return base / self.name
+
+    # -- the Swarm ------------------------------------------------------------
+    def ensure_swarm(self) -> None:
+        info = docker("info", "--format", "{{json .Swarm}}", check=False)
+        if info.returncode != 0:
+            raise DeployError(
+                "Docker is not running or not reachable: start dockerd "
+                "(e.g. `make setup`, or `nohup dockerd >/var/log/dockerd.log 2>&1 &`)"
+            )
+        state = json.loads(info.stdout).get("LocalNodeState")
+        if state != "active":
+            addr = os.environ.get("ASTROHUB_ADVERTISE_ADDR", "127.0.0.1")
+            docker("swarm", "init", "--advertise-addr", addr)
+            print(f"initialised a single-node Swarm (advertise address {addr})")
+
+    # -- secrets --------------------------------------------------------------
+    def secret_value(self, name: str) -> str | None:
+        path = self.state_dir / name
+        return path.read_text().strip() if path.exists() else None
+
+    def ensure_secrets(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
+        for name, make in GENERATED_SECRETS.items():
+            docker_name = f"{self.name}_{name}"
+            if docker_name in existing:
+                continue
+            # A value from the environment (ASTROHUB_<NAME>) wins over a generated one.
+            value = self.settings[name] or make()
+            docker("secret", "create", docker_name, "-", input=value)
+            path = self.state_dir / name
+            path.write_text(value + "\n")
+            os.chmod(path, 0o600)
+
+    # -- settings passed to the hub -------------------------------------------
+    def write_env_file(self) -> Path:
+        """The non-secret settings, as the hub's env_file (secrets go as docker secrets)."""
+        lines = []
+        for s in settings_mod.SCHEMA:
+            if s.secret:
+                continue
+            value = self.settings[s.name]
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            lines.append(f"{s.env}={value}")
+        path = self.state_dir / "hub.env"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def deploy(self) -> None:
+        env_file = self.write_env_file()
+        config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]
+        env = dict(
+            os.environ,
+            ASTROHUB_STACK_NAME=self.name,
+            ASTROHUB_IMAGE_TAG=self.settings.image_tag,
+            ASTROHUB_HTTP_PORT=str(self.settings.http_port),
+            ASTROHUB_ENV_FILE=str(env_file),
+            ASTROHUB_CONFIG_HASH=config_hash,
+        )
+        result = subprocess.run(
+            ["docker", "stack", "deploy", "--prune", "-c", str(self.root / "swarm/stack.yml"), self.name],
+            env=env, capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise DeployError(f"docker stack deploy failed: {result.stderr.strip()}")
+
+    # -- readiness ------------------------------------------------------------
+    @property
+    def local_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def wait_until_ready(self, timeout: float = 240) -> float:
+        """Wait until the hub answers through the proxy; return seconds taken."""
+        start = time.monotonic()
+        last = ""
+        while time.monotonic() - start < timeout:
+            try:
+                with urllib.request.urlopen(f"{self.local_url}/hub/api/", timeout=5) as r:
+                    if r.status == 200 and "version" in json.loads(r.read()):
+                        return time.monotonic() - start
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                last = str(e)
+            time.sleep(1)
+        raise DeployError(
+            f"the hub did not answer at {self.local_url}/hub/api/ within {timeout:.0f} s ({last}).\n"
+            + self.logs()
+        )
+
+    def logs(self, tail: int = 60) -> str:
+        out = []
+        for service in ("hub", "proxy"):
+            r = docker("service", "logs", "--no-task-ids", "--tail", str(tail), f"{self.name}_{service}", check=False)
+            out.append(f"--- logs of {self.name}_{service} ---\n{r.stdout}{r.stderr}")
+        r = docker("stack", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", self.name, check=False)
+        out.append(f"--- tasks ---\n{r.stdout}{r.stderr}")
+        return "\n".join(out)
+
+    # -- removal --------------------------------------------------------------
+    def user_services(self) -> list[str]:
+        prefix = f"{self.name}-user-"
+        names = docker("service", "ls", "--format", "{{.Name}}", "--filter", f"name={prefix}").stdout.split()
+        return [n for n in names if n.startswith(prefix)]
+
+    def remove(self, timeout: float = 90) -> None:
+        """Remove the stack and user servers; keep volumes (homes, hub DB) and secrets."""
+        for service in self.user_services():
+            docker("service", "rm", service, check=False)
+        docker("stack", "rm", self.name, check=False)
+        deadline = time.monotonic() + timeout
+        # The network and containers go asynchronously; a redeploy must wait.
+        while time.monotonic() < deadline:
+            left = docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={self.name}", check=False).stdout.split()
+            nets = docker("network", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={self.name}", check=False).stdout.split()
+            if not left and not nets:
+                return
+            time.sleep(1)
+        raise DeployError(f"stack {self.name} still has containers or networks after {timeout:.0f} s")

@@ -1,0 +1,72 @@
+"""Build the astrohub images, online (registry base) or offline (debootstrap base).
+
+Order matters: the Debian base, then astrohub/python (the pinned science stack,
+built once), then the thin images FROM it. Docker's layer cache makes a rebuild
+of unchanged images take seconds, so `astrohub up` always runs the builds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_IMAGE = "debian:bookworm-slim"
+# name -> Dockerfile folder; in build order.
+IMAGES = ("python", "hub", "proxy", "singleuser")
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def docker_for_builds() -> str:
+    """A docker client that can do BuildKit builds (needed for --secret).
+
+    Docker CE ships the buildx plugin; Debian's docker.io client has BuildKit
+    built in. A newer client without buildx refuses DOCKER_BUILDKIT=1.
+    """
+    override = os.environ.get("ASTROHUB_DOCKER_BUILD_CLIENT")
+    if override:
+        return override
+    docker = shutil.which("docker") or "docker"
+    has_buildx = subprocess.run([docker, "buildx", "version"], capture_output=True).returncode == 0
+    if not has_buildx and Path("/usr/bin/docker").exists():
+        return "/usr/bin/docker"
+    return docker
+
+
+def image_exists(ref: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0
+
+
+def ensure_base(root: Path) -> None:
+    if image_exists(BASE_IMAGE):
+        return
+    pulled = subprocess.run(["docker", "pull", BASE_IMAGE], capture_output=True).returncode == 0
+    if not pulled:
+        # No registry reachable: make the same base from the Debian mirror.
+        subprocess.run(["sh", str(root / "images/base/make-base.sh"), BASE_IMAGE], check=True)
+
+
+def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = True) -> None:
+    ensure_base(root)
+    client = docker_for_builds()
+    env = dict(os.environ, DOCKER_BUILDKIT="1")
+    for name in names:
+        ref = f"astrohub/{name}:{tag}"
+        cmd = [client, "build", "--progress=plain", "-t", ref, "--build-arg", f"TAG={tag}",
+               "-f", str(root / "images" / name / "Dockerfile")]
+        # The CA bundle lets pip inside the build through a TLS-intercepting proxy.
+        if Path(CA_BUNDLE).exists():
+            cmd += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]
+        cmd.append(str(root))
+        print(f"building {ref}", flush=True)
+        result = subprocess.run(cmd, env=env, capture_output=quiet, text=True)
+        if result.returncode != 0:
+            if quiet:
+                sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])
+            raise BuildError(f"building {ref} failed (see the build output above)")

@@ -1,0 +1,256 @@
+"""The settings of a deployment: one typed, documented schema.
+
+Every setting is read from an environment variable ``ASTROHUB_<NAME>``; a secret
+may instead come from a docker secret file (``/run/secrets/astrohub_<name>``) or a
+file named by ``ASTROHUB_<NAME>_FILE``.  The schema below is the single source of
+truth: it validates input (``load``), and it generates the configuration
+reference (``reference_markdown``, written to docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+PREFIX = "ASTROHUB_"
+SECRETS_DIR = "/run/secrets"
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message lists each with its fix."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "invalid astrohub settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+# --- value parsers: each takes the raw string and returns the value or raises
+# ValueError with a message that says what a valid value looks like.
+
+def _str(raw: str) -> str:
+    return raw
+
+
+def _bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use true or false")
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("use a whole number") from None
+        if value < minimum:
+            raise ValueError(f"use a whole number of at least {minimum}")
+        return value
+
+    parse.kind = f"integer >= {minimum}"
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("use a number such as 1 or 0.5") from None
+    if value <= 0:
+        raise ValueError("use a number greater than 0")
+    return value
+
+
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
+
+
+def _memory(raw: str) -> str:
+    """Memory size as Docker understands it (2G, 512M); returned normalised."""
+    m = _MEMORY.match(raw)
+    if not m:
+        raise ValueError("use a size such as 512M or 2G")
+    return f"{m.group(1)}{m.group(2).upper()}"
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def _docker_name(raw: str) -> str:
+    if not _NAME.match(raw):
+        raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
+    return raw
+
+
+def _url(raw: str) -> str:
+    if not re.match(r"^https?://[^\s/]+(/\S*)?$", raw):
+        raise ValueError("use an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+    return raw.rstrip("/")
+
+
+_KINDS = {
+    _str: "text",
+    _bool: "true/false",
+    _positive_float: "number > 0",
+    _memory: "memory size (512M, 2G)",
+    _list: "comma-separated list",
+    _docker_name: "docker name",
+    _url: "URL",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    doc: str
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    section: str = "general"
+
+    @property
+    def env(self) -> str:
+        return PREFIX + self.name.upper()
+
+    @property
+    def kind(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        return getattr(self.parse, "kind", None) or _KINDS.get(self.parse, "text")
+
+
+VERSION = "0.1.0"
+
+SCHEMA: tuple[Setting, ...] = (
+    # -- the deployment as a whole
+    Setting("stack_name", _docker_name, "astrohub", "Name of the Swarm stack; prefixes services, volumes and networks.", section="deployment"),
+    Setting("public_url", _url, "http://127.0.0.1:8000", "Address users type in the browser; printed after `make up`.", section="deployment"),
+    Setting("http_port", _int_at_least(1), 8000, "Port the proxy publishes on the host (mode: host, no routing mesh).", section="deployment"),
+    Setting("image_tag", _docker_name, VERSION, "Tag of the astrohub/* images to run; one tag per release so an upgrade is a redeploy.", section="deployment"),
+    Setting("log_level", _str, "INFO", "Log level of the hub.", choices=("DEBUG", "INFO", "WARNING", "ERROR"), section="deployment"),
+    Setting("db_url", _str, "sqlite:////srv/jupyterhub/jupyterhub.sqlite", "The hub's database (SQLAlchemy URL); the default lives on the hub's named volume.", section="deployment"),
+    # -- who may log in
+    Setting("authenticator", _str, "native", "How users log in: `native` (accounts kept by the hub, the embedded default) or `oidc` (KCDC / GRADLCI OpenID Connect).", choices=("native", "oidc"), section="login"),
+    Setting("admin_users", _list, ("admin",), "Users who are hub admins. With `native`, the first of them is created at first start.", section="login"),
+    Setting("admin_password", _str, None, "Password of the first admin (native login). Generated at first `make up` and kept as a docker secret.", secret=True, section="login"),
+    Setting("allow_signup", _bool, True, "Native login: let people sign up; an admin must still authorise each new account.", section="login"),
+    # -- user servers
+    Setting("singleuser_image", _str, "", "Image of the user servers; empty means astrohub/singleuser:<image_tag>.", section="servers"),
+    Setting("mem_limit", _memory, "2G", "Memory limit of one user server.", section="servers"),
+    Setting("cpu_limit", _positive_float, 1.0, "CPU limit of one user server (cores).", section="servers"),
+    Setting("home_volume", _str, "{stack}-home-{username}", "Name of each user's home volume; `{stack}` and `{username}` are filled in. Survives server restarts and image upgrades.", section="servers"),
+    Setting("start_timeout", _int_at_least(10), 300, "Seconds a server may take to start before the hub gives up.", section="servers"),
+    Setting("docker_threads", _int_at_least(1), 16, "Docker API calls the hub makes at once (stock dockerspawner: 1, which serialises every user's start).", section="servers"),
+    # -- secrets the stack generates at first start
+    Setting("cookie_secret", _str, None, "Hub cookie secret (hex). Generated at first start as a docker secret.", secret=True, section="secrets"),
+    Setting("proxy_token", _str, None, "Token between hub and proxy. Generated at first start as a docker secret.", secret=True, section="secrets"),
+    Setting("crypt_key", _str, None, "Key that encrypts auth state (hex, 32 bytes). Generated at first start as a docker secret.", secret=True, section="secrets"),
+    Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
+)
+
+_BY_NAME = {s.name: s for s in SCHEMA}
+
+
+class Settings(Mapping[str, Any]):
+    """Validated settings, read-only, with attribute access (settings.mem_limit)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = MappingProxyType(dict(values))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if _BY_NAME[k].secret and v else v) for k, v in self._values.items()}
+        return f"Settings({shown})"
+
+    @property
+    def image(self) -> str:
+        return self.singleuser_image or f"astrohub/singleuser:{self.image_tag}"
+
+
+def _read_secret(setting: Setting, environ: Mapping[str, str], secrets_dir: Path) -> str | None:
+    file_var = setting.env + "_FILE"
+    candidates = []
+    if environ.get(file_var):
+        candidates.append(Path(environ[file_var]))
+    candidates.append(secrets_dir / f"astrohub_{setting.name}")
+    for path in candidates:
+        if path.is_file():
+            return path.read_text().strip()
+    return None
+
+
+def load(environ: Mapping[str, str] | None = None, secrets_dir: str | Path = SECRETS_DIR, **overrides: Any) -> Settings:
+    """Read and validate all settings; raise SettingsError naming every bad one."""
+    environ = os.environ if environ is None else environ
+    secrets_dir = Path(secrets_dir)
+    unknown = [k for k in environ if k.startswith(PREFIX) and k.removesuffix("_FILE")[len(PREFIX):].lower() not in _BY_NAME]
+    problems = [f"{k} is not a setting; see docs/configuration.md for the list" for k in sorted(unknown)]
+    values: dict[str, Any] = {}
+    for s in SCHEMA:
+        if s.name in overrides:
+            values[s.name] = overrides[s.name]
+            continue
+        raw = environ.get(s.env)
+        if raw is None and s.secret:
+            raw = _read_secret(s, environ, secrets_dir)
+        if raw is None:
+            values[s.name] = s.default
+            continue
+        if s.choices and raw not in s.choices:
+            problems.append(f"{s.env}={raw!r} is not allowed; use one of: {', '.join(s.choices)}")
+            continue
+        try:
+            values[s.name] = s.parse(raw)
+        except ValueError as e:
+            shown = "(secret)" if s.secret else repr(raw)
+            problems.append(f"{s.env}={shown} is invalid: {e}")
+    if problems:
+        raise SettingsError(problems)
+    return Settings(values)
+
+
+def reference_markdown() -> str:
+    """The configuration reference, generated from SCHEMA (docs/configuration.md)."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from `src/astrohub/settings.py` by `astrohub settings-doc`; do not edit by hand.",
+        f"Every setting is an environment variable; secrets may also come from the docker secret `astrohub_<name>` or a file named by `<VARIABLE>_FILE`.",
+        "",
+    ]
+    for section in dict.fromkeys(s.section for s in SCHEMA):
+        lines += [f"## {section}", "", "| variable | kind | default | meaning |", "|---|---|---|---|"]
+        for s in SCHEMA:
+            if s.section != section:
+                continue
+            default = "(generated)" if s.secret else ", ".join(s.default) if isinstance(s.default, tuple) else s.default
+            lines.append(f"| `{s.env}` | {s.kind} | `{default}` | {s.doc} |")
+        lines.append("")
+    return "\n".join(lines)

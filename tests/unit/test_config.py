@@ -1,0 +1,62 @@
+"""apply(settings, c) on a bare traitlets Config: what the hub will run with."""
+
+from traitlets.config import Config
+
+from astrohub.config import apply
+from astrohub.settings import load
+
+
+def configured(**env):
+    environ = {f"ASTROHUB_{k.upper()}": v for k, v in env.items()}
+    return apply(load(environ, secrets_dir="/nonexistent"), Config())
+
+
+def test_user_servers_run_as_swarm_services_with_named_home_volumes():
+    c = configured(stack_name="hub1")
+    s = c.AstroSwarmSpawner
+    assert c.JupyterHub.spawner_class == "astrohub.spawner.AstroSwarmSpawner"
+    assert s.volumes == {"hub1-home-{username}": "/home/jovyan"}
+    assert s.network_name == "hub1_users"
+    assert s.extra_endpoint_spec == {"mode": "dnsrr"}
+    assert s.extra_task_spec["restart_policy"] == {"Condition": "none"}
+    assert s.use_internal_ip is True
+
+
+def test_limits_come_from_the_settings():
+    c = configured(mem_limit="1G", cpu_limit="0.5", docker_threads="8")
+    assert c.AstroSwarmSpawner.mem_limit == "1G"
+    assert c.AstroSwarmSpawner.cpu_limit == 0.5
+    assert c.AstroSwarmSpawner.docker_threads == 8
+
+
+def test_hub_restart_keeps_servers_and_uses_the_external_proxy():
+    c = configured()
+    assert c.JupyterHub.cleanup_servers is False
+    assert c.ConfigurableHTTPProxy.should_start is False
+    assert c.ConfigurableHTTPProxy.api_url == "http://proxy:8001"
+
+
+def test_secrets_reach_the_hub(tmp_path):
+    (tmp_path / "astrohub_cookie_secret").write_text("0f" * 32)
+    (tmp_path / "astrohub_crypt_key").write_text("1e" * 32)
+    (tmp_path / "astrohub_ops_token").write_text("opstoken")
+    c = apply(load({}, secrets_dir=tmp_path), Config())
+    assert c.JupyterHub.cookie_secret == bytes.fromhex("0f" * 32)
+    assert c.CryptKeeper["keys"] == [bytes.fromhex("1e" * 32)]
+    assert c.JupyterHub.services[0]["api_token"] == "opstoken"
+
+
+def test_native_login_creates_the_first_admin_and_gates_signups():
+    c = configured(admin_users="ada,grace", admin_password="pw-from-secret-123")
+    assert c.JupyterHub.authenticator_class == "astrohub.auth.AstroNativeAuthenticator"
+    assert c.Authenticator.admin_users == {"ada", "grace"}
+    assert c.AstroNativeAuthenticator.first_admin == "ada"
+    assert c.AstroNativeAuthenticator.first_admin_password == "pw-from-secret-123"
+    assert c.NativeAuthenticator.open_signup is False
+
+
+def test_the_ops_service_has_no_admin_role():
+    c = configured()
+    (ops,) = [r for r in c.JupyterHub.load_roles if r["name"] == "ops"]
+    assert "admin" not in ops["scopes"] and "admin:auth_state" not in ops["scopes"]
+    assert ops["services"] == ["ops"]
