@@ -1,1 +1,33 @@
-"""kcdc"""
+"""kcdc: request open KASCADE / KCDC data from a notebook.
+
+    >>> import kcdc
+    >>> client = kcdc.Client()                      # token and URL from the environment
+    >>> client.datashops()                           # what is there
+    >>> req = client.request("kascade-sim", ["E", "Ze", "Ne", "Nmu"],
+    ...                      cuts=[("E", ">", 15.5), ("Ze", "between", (0, 18))],
+    ...                      format="hdf5")
+    >>> req.wait()                                   # progress bar while it runs
+    >>> df = req.to_pandas()                         # downloads (once; cached) and reads
+
+Errors are subclasses of :class:`kcdc.KCDCError` (``RequestFailed``, ``RequestExpired``,
+``NotYourRequest``, ``LimitExceeded``, ``ServiceUnavailable``, ``InvalidRequest``,
+``AuthenticationError``); each message says what to do.
+
+Importing kcdc is light: requests, tqdm, pandas and the file readers are loaded
+only when used. File layouts are in :mod:`kcdc.formats`.
+"""
+from .errors import (AuthenticationError, InvalidRequest, KCDCError, LimitExceeded, NotYourRequest,
+                     RequestExpired, RequestFailed, ServiceUnavailable)
+
+__version__ = "1.0.0"
+
+__all__ = ["Client", "Request", "KCDCError", "InvalidRequest", "AuthenticationError", "NotYourRequest",
+           "LimitExceeded", "RequestFailed", "RequestExpired", "ServiceUnavailable", "default_url"]
+
+
+def __getattr__(name):  # lazy: keep `import kcdc` cheap
+    if name in ("Client", "Request", "default_url"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'kcdc' has no attribute {name!r}")

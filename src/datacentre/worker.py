@@ -1,0 +1,354 @@
+"""The worker: runs selections in a thread pool, driven from the asyncio loop.
+
+A job is a row in the ``jobs`` table. ``Worker.enqueue(job_id)`` hands it to a
+thread of a :class:`~concurrent.futures.ThreadPoolExecutor`; the thread marks it
+Running, runs the selection with DuckDB over the data shop's Parquet parts (one
+part after the other, which gives the progress and a point to notice a
+cancellation), writes the result through :mod:`kcdc.formats` into a temporary
+folder and moves it into place, and marks the job Finished (or Failed with the
+reason). Forwarded data shops are fetched from the upstream KCDC-API server with
+the :mod:`kcdc` client instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from . import db
+from .config import Settings
+from .selection import Selection, quote, where_clause
+from .shops import DataShop, ShopRegistry
+
+log = logging.getLogger("datacentre.worker")
+
+
+class Cancelled(Exception):
+    pass
+
+
+def result_name(job: db.Job) -> str:
+    from kcdc.formats import FORMATS
+
+    base = f"{job.datashop}-{job.id[:12]}"
+    if job.format == "ascii":
+        return base + "-ascii.zip"
+    return base + FORMATS[job.format].suffix
+
+
+def count_rows(shop: DataShop, sel: Selection) -> int:
+    import duckdb
+
+    where, params = where_clause(sel.cuts)
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        files = [str(p) for p in shop.files]
+        return int(con.execute(f"SELECT count(*) FROM read_parquet(?){where}", [files] + params).fetchone()[0])
+    finally:
+        con.close()
+
+
+def _arrow_to_columns(table):
+    import pyarrow as pa
+
+    scalars, arrays = {}, {}
+    n = table.num_rows
+    for name, col in zip(table.column_names, table.columns):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        if pa.types.is_fixed_size_list(col.type):
+            arrays[name] = col.flatten().to_numpy(zero_copy_only=False).reshape(n, col.type.list_size)
+        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            import numpy as np
+
+            arrays[name] = np.stack([np.asarray(x) for x in col.to_pylist()]) if n else np.zeros((0, 252))
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            import numpy as np
+
+            scalars[name] = np.asarray(col.to_pylist(), dtype=object)
+        else:
+            scalars[name] = col.to_numpy(zero_copy_only=False)
+    return scalars, arrays
+
+
+def write_result(fmt: str, table, target: Path, metadata: dict) -> int:
+    """Write an Arrow table as ``fmt`` at ``target`` (ASCII: a .zip of the folder). Returns bytes."""
+    from kcdc.formats import FORMATS
+
+    f = FORMATS[fmt]
+    scalars, arrays = _arrow_to_columns(table)
+    if fmt == "ascii":
+        folder = target.with_suffix("")
+        f.writer(scalars, folder, metadata=metadata)
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            for p in sorted(folder.iterdir()):
+                z.write(p, arcname=f"{folder.name}/{p.name}")
+        shutil.rmtree(folder)
+    elif f.arrays:
+        f.writer(scalars, target, metadata=metadata, arrays=arrays)
+    else:
+        f.writer(scalars, target, metadata=metadata)
+    return target.stat().st_size
+
+
+class Worker:
+    def __init__(self, settings: Settings, Session, shops: ShopRegistry) -> None:
+        self.settings = settings
+        self.Session = Session
+        self.shops = shops
+        self.pool = ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="job")
+        self.aux = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aux")
+        self.jobs_run = 0  # number of selections actually executed (for tests and metrics)
+        self._lock = threading.Lock()
+        self._queued: set[str] = set()
+        self._stopping = False
+
+    # ---------------------------------------------------------------- scheduling
+    def enqueue(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._queued or self._stopping:
+                return
+            self._queued.add(job_id)
+        self.pool.submit(self._run_safely, job_id)
+
+    async def run_aux(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.aux, fn, *args)
+
+    def recover(self) -> None:
+        """At startup: nothing stays Running or Scheduled without a worker behind it."""
+        with self.Session() as s:
+            for job in s.scalars(select(db.Job).where(db.Job.state.in_(db.LIVE))).all():
+                if job.state == db.RUNNING and job.attempts >= self.settings.max_attempts:
+                    self._fail(s, job, f"interrupted by {job.attempts} restarts of the data service; "
+                                       "submit the request again")
+                    continue
+                if job.state == db.RUNNING:
+                    log.info("job %s was running when the service stopped: re-queued", job.id)
+                    job.state = db.SCHEDULED
+                    job.progress = 0.0
+                    self._remove_partial(job)
+                s.commit()
+                self.enqueue(job.id)
+            # requests whose removal was cut short
+            for req in s.scalars(select(db.Request).where(db.Request.deleting.is_(True))).all():
+                self.finish_delete(s, req)
+            s.commit()
+        tmp = self.settings.results_dir / ".tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.aux.shutdown(wait=False, cancel_futures=True)
+
+    # ---------------------------------------------------------------- helpers
+    def _remove_partial(self, job: db.Job) -> None:
+        shutil.rmtree(self.settings.results_dir / ".tmp" / job.id, ignore_errors=True)
+
+    def _fail(self, s, job: db.Job, reason: str) -> None:
+        job.state = db.FAILED
+        job.reason = reason
+        job.active_key = None
+        job.finished_at = db.now()
+        s.commit()
+        self._remove_partial(job)
+
+    def result_path(self, job: db.Job) -> Path | None:
+        if not job.filename:
+            return None
+        return self.settings.results_dir / job.id / job.filename
+
+    def remove_result(self, job: db.Job) -> None:
+        shutil.rmtree(self.settings.results_dir / job.id, ignore_errors=True)
+        self._remove_partial(job)
+
+    def finish_delete(self, s, req: db.Request) -> None:
+        """Remove a request; its job goes too when no other request uses it."""
+        job = req.job
+        s.delete(req)
+        s.flush()
+        others = s.scalar(select(func.count()).select_from(db.Request).where(db.Request.job_id == job.id))
+        if not others:
+            live = job.state in db.LIVE
+            if live:  # the worker notices `cancel` at its next progress step
+                job.cancel = True
+                job.state = db.FAILED
+                job.reason = "removed by its owner before it finished"
+                job.active_key = None
+            self.remove_result(job)
+            if not live:
+                s.delete(job)
+
+    # ---------------------------------------------------------------- running
+    def _run_safely(self, job_id: str) -> None:
+        try:
+            self._run(job_id)
+        except Exception:  # never leave a job Running because of a bug
+            log.exception("job %s crashed", job_id)
+            with self.Session() as s:
+                job = s.get(db.Job, job_id)
+                if job is not None and job.state in db.LIVE:
+                    self._fail(s, job, "internal error in the data service; the administrators have "
+                                       "the log. Submit the request again later")
+        finally:
+            with self._lock:
+                self._queued.discard(job_id)
+
+    def _progress(self, job_id: str, value: float) -> None:
+        with self.Session() as s:
+            s.execute(update(db.Job).where(db.Job.id == job_id).values(progress=value))
+            s.commit()
+            if s.scalar(select(db.Job.cancel).where(db.Job.id == job_id)):
+                raise Cancelled()
+
+    def _run(self, job_id: str) -> None:
+        if self._stopping:
+            return
+        with self.Session() as s:
+            job = s.get(db.Job, job_id)
+            if job is None or job.state != db.SCHEDULED or job.cancel:
+                return
+            job.state = db.RUNNING
+            job.started_at = db.now()
+            job.attempts += 1
+            job.progress = 0.0
+            s.commit()
+            spec = json.loads(job.spec)
+            shop = self.shops.get(job.datashop)
+            if shop is None:
+                self._fail(s, job, f"data shop {job.datashop!r} is no longer available")
+                return
+            tmpdir = self.settings.results_dir / ".tmp" / job.id
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            tmpdir.mkdir(parents=True)
+            name = result_name(job)
+            target = tmpdir / name
+            try:
+                if shop.upstream:
+                    rows, size = self._run_upstream(job, spec, target)
+                else:
+                    rows, size = self._run_local(job, shop, spec, target)
+            except Cancelled:
+                log.info("job %s cancelled", job_id)
+                shutil.rmtree(tmpdir, ignore_errors=True)
+                s.refresh(job)
+                if job.state in db.LIVE:
+                    self._fail(s, job, "cancelled")
+                return
+            except Exception as e:
+                log.warning("job %s failed: %s", job_id, e, exc_info=True)
+                s.refresh(job)
+                self._fail(s, job, str(e) or type(e).__name__)
+                return
+            s.refresh(job)
+            if job.cancel or job.state != db.RUNNING:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+                return
+            final = self.settings.results_dir / job.id
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmpdir, final)
+            job.filename = name
+            job.rows = rows
+            job.size = size
+            job.state = db.FINISHED
+            job.progress = 1.0
+            job.finished_at = db.now()
+            job.expires_at = job.finished_at + self.settings.expiry_seconds
+            s.commit()
+            with self._lock:
+                self.jobs_run += 1
+            log.info("job %s finished: %s rows, %s bytes in %.2f s", job_id, rows, size,
+                     job.finished_at - job.started_at)
+
+    def _run_local(self, job: db.Job, shop: DataShop, spec: dict, target: Path) -> tuple[int, int]:
+        import duckdb
+        import pyarrow as pa
+
+        sel_cuts = [(c["column"], c["op"], c["value"]) for c in spec["cuts"]]
+        where, params = where_clause(sel_cuts)
+        cols = ", ".join(quote(c) for c in spec["columns"])
+        con = duckdb.connect(config={"threads": 2})
+        tables = []
+        rows = 0
+        try:
+            n = len(shop.files)
+            for i, part in enumerate(shop.files):
+                t = con.sql(f"SELECT {cols} FROM read_parquet(?){where}", params=[str(part)] + params).to_arrow_table()
+                rows += t.num_rows
+                if rows > self.settings.max_rows:
+                    raise RuntimeError(f"the selection has more than {self.settings.max_rows} rows "
+                                       "(limit max_rows): add cuts to make it smaller")
+                tables.append(t)
+                if self.settings.part_delay:
+                    time.sleep(self.settings.part_delay)
+                self._progress(job.id, 0.9 * (i + 1) / n)
+        finally:
+            con.close()
+        table = pa.concat_tables(tables) if tables else None
+        metadata = self._metadata(job, shop, spec, rows)
+        size = write_result(job.format, table, target, metadata)
+        if size > self.settings.max_bytes:
+            raise RuntimeError(f"the result has {size} bytes, more than the limit max_bytes = "
+                               f"{self.settings.max_bytes}: add cuts or choose fewer columns")
+        return rows, size
+
+    def _metadata(self, job: db.Job, shop: DataShop, spec: dict, rows: int) -> dict:
+        keep = ("title", "experiment", "kind", "description", "simulated", "generator",
+                "generator_version", "seed", "model", "citation")
+        md = {k: shop.meta[k] for k in keep if k in shop.meta}
+        md.update(datashop=shop.id, datashop_version=shop.version, request=spec, job=job.id,
+                  rows=rows, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  produced_by="astroparticle.online datacentre")
+        return md
+
+    def _run_upstream(self, job: db.Job, spec: dict, target: Path) -> tuple[int, int]:
+        import kcdc
+
+        client = kcdc.Client(url=self.settings.upstream_url, token=self.settings.upstream_token,
+                             cache_dir=False, progress=False)
+        if job.upstream_id:
+            try:
+                req = client.get(job.upstream_id)
+            except kcdc.KCDCError:
+                req = None
+        else:
+            req = None
+        if req is None or req.state in (db.FAILED, db.EXPIRED):
+            req = client.request(spec["datashop"], spec["columns"], cuts=spec["cuts"], format=spec["format"])
+            with self.Session() as s:
+                s.execute(update(db.Job).where(db.Job.id == job.id).values(upstream_id=req.id))
+                s.commit()
+        while True:
+            req.refresh()
+            self._progress(job.id, 0.9 * float(req.progress or 0))
+            if req.state == db.FINISHED:
+                break
+            if req.state in (db.FAILED, db.EXPIRED, db.DELETING):
+                raise RuntimeError(f"the upstream KCDC server reports the request {req.state}: "
+                                   f"{req.reason or 'no reason given'}")
+            time.sleep(self.settings.upstream_poll)
+        req.download(target)
+        return int(req.rows or 0), target.stat().st_size
+
+    def fetch_upstream_shops(self) -> list[DataShop]:
+        import kcdc
+
+        from .shops import shop_from_remote
+
+        client = kcdc.Client(url=self.settings.upstream_url, token=self.settings.upstream_token,
+                             cache_dir=False, progress=False)
+        wanted = {s.strip() for s in self.settings.upstream_shops.split(",") if s.strip()}
+        out = []
+        for item in client.datashops():
+            if "*" in wanted or item["id"] in wanted:
+                out.append(shop_from_remote(client.datashop(item["id"])))
+        return out

@@ -1,0 +1,34 @@
+"""Small networking helpers for tests that start real servers on loopback."""
+from __future__ import annotations
+
+import socket
+import time
+
+import requests
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0, proc=None, ok=(200, 302, 401, 403, 404)) -> None:
+    """Poll ``url`` until it answers with one of ``ok`` statuses.
+
+    If ``proc`` (a Popen) exits meanwhile, fail at once instead of waiting."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} while waiting for {url}")
+        try:
+            r = requests.get(url, timeout=2, allow_redirects=False)
+            if r.status_code in ok:
+                return
+            last = r.status_code
+        except requests.RequestException as e:  # not up yet
+            last = e
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout} s (last: {last})")
