@@ -110,7 +110,6 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     s.start_timeout = settings.start_timeout
     s.http_timeout = settings.start_timeout
     s.docker_threads = settings.docker_threads
-    s.remove = True
 
 
 def _apply_services(settings: Settings, c: Config) -> None:

@@ -157,8 +157,8 @@ def resolution(lg_ne, lg_nmu):
 # Trigger and reconstruction efficiency: KASCADE reaches full efficiency for
 # lg Ne >~ 4 (threshold energy ~ 10^14.7-10^15 eV depending on mass; Antoni et
 # al. 2003 NIM A 513, Antoni et al. 2005 Astropart. Phys. 24 1). Modelled as an
-# error function in the true lg Ne at ground, 50 % at 3.6, width 0.2.
-EFF_LGNE50, EFF_WIDTH = 3.6, 0.2
+# error function in the true lg Ne at ground, 50 % at 3.4, width 0.2.
+EFF_LGNE50, EFF_WIDTH = 3.4, 0.2
 
 
 def efficiency(lg_ne_true):

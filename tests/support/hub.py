@@ -130,6 +130,11 @@ class HubProcess:
         env.update(self.env)
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+        # Debian's configurable-http-proxy needs Debian's node modules; a node binary that
+        # is not Debian's (e.g. NodeSource) does not search /usr/share/nodejs by itself
+        node_dirs = [d for d in ("/usr/share/nodejs", "/usr/lib/nodejs") if os.path.isdir(d)]
+        if node_dirs:
+            env["NODE_PATH"] = os.pathsep.join(filter(None, [env.get("NODE_PATH")] + node_dirs))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(cfg), "--debug"],
             cwd=self.workdir,

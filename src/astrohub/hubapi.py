@@ -1,0 +1,149 @@
+"""A small client of a running hub's REST API and of its users' servers.
+
+Used by the end-to-end tests, the benchmarks and operator commands: it acts as
+the `ops` service (its token), creates users, starts and stops their servers,
+talks to a server's Jupyter API and runs code in a kernel over the websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+
+class HubError(RuntimeError):
+    pass
+
+
+@dataclass
+class HubClient:
+    url: str  # e.g. http://127.0.0.1:8000 (the proxy)
+    token: str
+    timeout: float = 30
+
+    def __post_init__(self):
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.token}"
+
+    # -- hub API ---------------------------------------------------------------
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, f"{self.url}/hub/api{path}", **kwargs)
+
+    def _ok(self, r: requests.Response, *codes: int) -> requests.Response:
+        if r.status_code not in (codes or (200, 201, 202, 204)):
+            raise HubError(f"{r.request.method} {r.url}: {r.status_code} {r.text[:300]}")
+        return r
+
+    def create_user(self, name: str, admin: bool = False) -> dict:
+        r = self.api("POST", f"/users/{name}", json={"admin": admin})
+        if r.status_code == 409:  # exists
+            return self.user(name)
+        return self._ok(r).json()
+
+    def user(self, name: str) -> dict:
+        return self._ok(self.api("GET", f"/users/{name}")).json()
+
+    def delete_user(self, name: str) -> None:
+        self._ok(self.api("DELETE", f"/users/{name}"), 204, 404)
+
+    def user_token(self, name: str, scopes: list[str] | None = None, note: str = "test") -> str:
+        body = {"note": note, "expires_in": 3600}
+        if scopes is not None:
+            body["scopes"] = scopes
+        return self._ok(self.api("POST", f"/users/{name}/tokens", json=body)).json()["token"]
+
+    def start(self, name: str, timeout: float = 180, options: dict | None = None) -> float:
+        """Start the user's server and wait until the hub calls it ready; seconds taken."""
+        t0 = time.monotonic()
+        r = self.api("POST", f"/users/{name}/server", json=options or {})
+        if not (r.status_code == 400 and "already running" in r.text):
+            self._ok(r, 201, 202)
+        while time.monotonic() - t0 < timeout:
+            server = self.user(name).get("servers", {}).get("")
+            if server and server.get("ready"):
+                return time.monotonic() - t0
+            if not server and time.monotonic() - t0 > 5:
+                raise HubError(f"server of {name} failed to start (see the hub log)")
+            time.sleep(0.2)
+        raise HubError(f"server of {name} not ready after {timeout:.0f} s")
+
+    def stop(self, name: str, timeout: float = 90) -> None:
+        self._ok(self.api("DELETE", f"/users/{name}/server"), 202, 204, 400)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if not self.user(name).get("servers"):
+                return
+            time.sleep(0.3)
+        raise HubError(f"server of {name} did not stop within {timeout:.0f} s")
+
+    # -- a user's server ---------------------------------------------------------
+    def server(self, method: str, name: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"token {token}"
+        return self.session.request(method, f"{self.url}/user/{name}{path}", headers=headers, **kwargs)
+
+    def execute(self, name: str, code: str, token: str | None = None, timeout: float = 120) -> tuple[str, float, float]:
+        """Start a kernel, run ``code``; return (text result, kernel start s, execution s)."""
+        t0 = time.monotonic()
+        r = self.server("POST", name, "/api/kernels", token=token, json={"name": "python3"})
+        self._ok(r, 201)
+        kernel = r.json()["id"]
+        try:
+            return asyncio.run(self._run_in_kernel(name, kernel, code, token or self.token, t0, timeout))
+        finally:
+            self.server("DELETE", name, f"/api/kernels/{kernel}", token=token)
+
+    async def _run_in_kernel(self, name, kernel, code, token, t0, timeout):
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        ws_url = self.url.replace("http", "ws", 1) + f"/user/{name}/api/kernels/{kernel}/channels"
+        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+        try:
+            # kernel_info answers once the kernel is up: that is "kernel started".
+            await self._request(conn, "kernel_info_request", {}, timeout)
+            started = time.monotonic()
+            reply = await self._request(conn, "execute_request", {"code": code, "silent": False, "store_history": False}, timeout)
+            return reply, started - t0, time.monotonic() - started
+        finally:
+            conn.close()
+
+    @staticmethod
+    async def _request(conn, msg_type, content, timeout):
+        msg_id = uuid.uuid4().hex
+        msg = {
+            "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell",
+        }
+        await conn.write_message(json.dumps(msg))
+        result, errors = "", []
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HubError(f"no reply to {msg_type} within {timeout:.0f} s")
+            raw = await asyncio.wait_for(conn.read_message(), remaining)
+            if raw is None:
+                raise HubError("kernel websocket closed")
+            reply = json.loads(raw)
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = reply["msg_type"]
+            if kind in ("execute_result", "display_data"):
+                result += reply["content"]["data"].get("text/plain", "")
+            elif kind == "stream":
+                result += reply["content"]["text"]
+            elif kind == "error":
+                errors.append(f"{reply['content']['ename']}: {reply['content']['evalue']}")
+            elif kind in ("execute_reply", "kernel_info_reply") and reply.get("channel") == "shell":
+                if errors:
+                    raise HubError("; ".join(errors))
+                return result
