@@ -376,6 +376,11 @@ class RequestsHandler(BaseHandler):
         # from here on no await: the check and the insert happen together in this process,
         # and the unique active_key settles races with other processes
         with self.dc.Session() as s:
+            mine = s.scalar(select(db.Request).join(db.Job).where(
+                db.Request.owner == ident.owner, db.Job.active_key == key, db.Request.deleting.is_(False)))
+            if mine is not None:  # an identical submit of this user won the race meanwhile
+                self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
+                return
             running = s.scalar(select(func.count()).select_from(db.Request).join(db.Job).where(
                 db.Request.owner == ident.owner, db.Request.deleting.is_(False), db.Job.state.in_(db.LIVE)))
             job = s.scalar(select(db.Job).where(db.Job.active_key == key))

@@ -246,6 +246,10 @@ class Worker:
                 return
             except Exception as e:
                 log.warning("job %s failed: %s", job_id, e, exc_info=True)
+                if not isinstance(e, RuntimeError) or "duckdb" in type(e).__module__:
+                    e = RuntimeError(f"reading or writing the data failed ({type(e).__name__}: {e}); "
+                                     "the administrators can see this in the service log. Submit the "
+                                     "request again later")
                 s.refresh(job)
                 self._fail(s, job, str(e) or type(e).__name__)
                 return
