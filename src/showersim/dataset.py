@@ -117,6 +117,8 @@ def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} is a file: give a directory for --out")
     probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("/"))
+    if not probe.is_dir():
+        raise ValueError(f"cannot create {out}: {probe} is a file; choose a writable --out directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot write into {probe}: choose a writable --out directory")
 
@@ -141,7 +143,10 @@ def generate_dataset(out_dir: str | os.PathLike, *, events: int, seed: int, expe
         raise ValueError("rows per part must be positive")
     out = Path(out_dir)
     _check_out_dir(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PermissionError(f"cannot create {out} ({exc.strerror}): choose a writable --out directory") from None
     final = out / dataset_id
     if final.exists():
         old = final / "datashop.json"
