@@ -124,6 +124,8 @@ class Worker:
 
     def recover(self) -> None:
         """At startup: nothing stays Running or Scheduled without a worker behind it."""
+        # partial outputs of the previous process (before any job of this one starts)
+        shutil.rmtree(self.settings.results_dir / ".tmp", ignore_errors=True)
         with self.Session() as s:
             for job in s.scalars(select(db.Job).where(db.Job.state.in_(db.LIVE))).all():
                 if job.state == db.RUNNING and job.attempts >= self.settings.max_attempts:
@@ -141,9 +143,6 @@ class Worker:
             for req in s.scalars(select(db.Request).where(db.Request.deleting.is_(True))).all():
                 self.finish_delete(s, req)
             s.commit()
-        tmp = self.settings.results_dir / ".tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
     def shutdown(self) -> None:
         self._stopping = True
