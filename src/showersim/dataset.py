@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -136,7 +137,7 @@ def generate_dataset(out_dir: str | os.PathLike, *, events: int, seed: int, expe
     if not isinstance(events, (int, np.integer)) or isinstance(events, bool) or events < 0:
         raise ValueError(f"--events must be a non-negative integer, got {events!r}")
     dataset_id = dataset_id or default_id(kind, stations, experiment)
-    if not dataset_id or "/" in dataset_id or dataset_id.startswith(".") or dataset_id != dataset_id.strip():
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", dataset_id or ""):
         raise ValueError(f"data-set id {dataset_id!r} invalid: use letters, digits, '-' and '_' only")
     rows_per_part = rows_per_part or (DEFAULT_ROWS_PER_PART_STATIONS if stations else DEFAULT_ROWS_PER_PART)
     if rows_per_part <= 0:

@@ -20,6 +20,7 @@ import numpy as np
 from . import layout, physics
 
 BLOCK_SIZE = 1 << 16
+STATION_SLICE = 2048
 STREAM, STREAM_STATIONS = 1, 2
 
 #: Five mass groups of H3a (Gaisser, Astropart. Phys. 35 (2012) 801) as
@@ -139,8 +140,9 @@ def _block_rng(seed: int, stream: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), stream, block])))
 
 
-def simulate_block(cfg: Config, block: int, t_start: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, float]:
-    """Throw BLOCK_SIZE primaries; return (recorded columns, per-station arrays,
+def simulate_block(cfg: Config, block: int, t_start: float) -> tuple[dict[str, np.ndarray], tuple | None, np.ndarray, float]:
+    """Throw BLOCK_SIZE primaries; return (recorded columns, inputs of the
+    per-station simulation (true core, direction, sizes, age) or None,
     time of each recorded event relative to the run start, time of the last
     thrown primary). Columns contain truth; the caller selects by kind."""
     rng = _block_rng(cfg.seed, STREAM, block)
@@ -214,11 +216,11 @@ def simulate_block(cfg: Config, block: int, t_start: float) -> tuple[dict[str, n
         "Xc_true": core[0, idx].astype(f32), "Yc_true": core[1, idx].astype(f32),
         "Ze_true": np.degrees(ze_r).astype(f32), "Az_true": np.degrees(az_r).astype(f32),
     }
-    arrays: dict[str, np.ndarray] = {}
+    station_inputs = None
     if cfg.stations and m:
-        arrays = simulate_stations(_block_rng(cfg.seed, STREAM_STATIONS, block), core[0, idx], core[1, idx],
-                                   ze_r, az_r, lgne_t[idx], age_t, lgnmu_t[idx])
-    return cols, arrays, t_rel[idx], float(t_rel[-1])
+        # computed lazily, slice by slice, by Simulation.chunks (bounded memory)
+        station_inputs = (core[0, idx], core[1, idx], ze_r, az_r, lgne_t[idx], age_t, lgnmu_t[idx])
+    return cols, station_inputs, t_rel[idx], float(t_rel[-1])
 
 
 # --------------------------------------------------------------------------- stations
@@ -282,20 +284,22 @@ class Simulation:
         return cols + (ARRAY_COLUMNS if self.cfg.stations else ())
 
     def chunks(self) -> Iterator[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
-        """Yield ``(scalar_columns, per_station_arrays)`` per simulation block."""
+        """Yield ``(scalar_columns, per_station_arrays)``: one chunk per simulation
+        block, or per STATION_SLICE events when per-station arrays are made."""
         cfg = self.cfg
         keep = MEASURED_COLUMNS + (TRUTH_COLUMNS if cfg.kind == "simulation" else ())
         done, t_start, block = 0, 0.0, 0
         run_first = None  # (run number, global index of its first event)
         while done < self.events:
-            cols, arrays, t_rec, t_last = simulate_block(cfg, block, t_start)
+            cols, sin, t_rec, t_last = simulate_block(cfg, block, t_start)
+            srng = _block_rng(cfg.seed, STREAM_STATIONS, block) if sin is not None else None
+            m_block = len(t_rec)
             block += 1
             need = self.events - done
-            m = len(t_rec)
+            m = m_block
             if m >= need:
                 # stop at the last needed event: the live time ends with it
                 cols = {k: v[:need] for k, v in cols.items()}
-                arrays = {k: v[:need] for k, v in arrays.items()}
                 t_rec = t_rec[:need]
                 t_last = float(t_rec[-1]) if need else t_start
                 m = need
@@ -320,4 +324,14 @@ class Simulation:
             done += m
             self.blocks = block
             self.live_time_s = t_start
-            yield {k: cols[k] for k in keep}, arrays
+            out = {k: cols[k] for k in keep}
+            if sin is None:
+                yield out, {}
+                continue
+            # per-station arrays slice by slice; a slice is always simulated whole (then
+            # cut), so an event's station data do not depend on the requested count
+            for j in range(0, m, STATION_SLICE):
+                sl = slice(j, min(j + STATION_SLICE, m_block))
+                arrays = simulate_stations(srng, *(v[sl] for v in sin))
+                k = min(j + STATION_SLICE, m) - j
+                yield {c: v[j:j + k] for c, v in out.items()}, {c: v[:k] for c, v in arrays.items()}
