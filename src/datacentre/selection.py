@@ -149,11 +149,23 @@ def validate(body: Any, shop: DataShop | None, shop_id: str | None = None) -> Se
             raise bad(f"{where}: unknown column {col!r} in data shop {shop.id!r}: available are "
                       f"{', '.join(shop.columns)}", "unknown_column")
         kind = shop.columns[col].kind
-        if kind not in ("float", "int", "bool"):
-            raise bad(f"{where}: cuts apply to scalar numeric columns; {col!r} is {kind}", "malformed_cut")
+        if kind not in ("float", "int", "bool", "string"):
+            raise bad(f"{where}: cuts apply to scalar columns; {col!r} is {kind} (per-station arrays "
+                      "cannot be cut on)", "malformed_cut")
         if not isinstance(op, str) or OP_ALIASES.get(op, op) not in OPS:
             raise bad(f"{where}: unknown operator {op!r}: use one of {', '.join(OPS)}", "malformed_cut")
         op = OP_ALIASES.get(op, op)
+        if kind == "string":
+            if op not in ("==", "!=", "in"):
+                raise bad(f"{where}: {col!r} holds text: use ==, != or in", "malformed_cut")
+            vals = value if op == "in" else [value]
+            if not isinstance(vals, list) or not vals or len(vals) > MAX_IN_VALUES or not all(
+                    isinstance(v, str) and len(v) <= 100 for v in vals):
+                raise bad(f"{where}: {col!r} holds text: give a string (or, for 'in', a list of strings), "
+                          'e.g. {"column": "primary", "op": "in", "value": ["p", "Fe"]}', "wrong_type")
+            norm = tuple(sorted(set(vals))) if op == "in" else value
+            cuts.add((col, op, norm))
+            continue
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
                 raise bad(f"{where}: 'between' needs a list of two numbers [low, high]", "malformed_cut")

@@ -32,7 +32,7 @@ class Column:
     def public(self) -> dict:
         out = {k: v for k, v in self.meta.items() if k not in ("dtype",)}
         out.update(name=self.name, dtype=self.dtype, kind=self.kind,
-                   cuttable=self.kind in ("float", "int", "bool"))
+                   cuttable=self.kind in ("float", "int", "bool", "string"))
         return out
 
 

@@ -151,3 +151,27 @@ def test_request_expired(stack, tmp_path):
     req.state = "Finished"  # a stale object still believes it can download: the server says 410
     with pytest.raises(kcdc.RequestExpired):
         req.download(tmp_path / "x.csv")
+
+
+def test_showersim_data_set_through_the_client(stack, client, tmp_path):
+    """A real data set written by ``showersim generate`` (small), per-station arrays included."""
+    import shutil
+
+    exe = shutil.which("showersim", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("showersim is not installed")
+    subprocess.run([exe, "generate", "--experiment", "kascade", "--events", "1500", "--seed", "11",
+                    "--out", str(stack.shops_root), "--id", "kascade-showersim", "--kind", "simulation",
+                    "--stations", "--rows-per-part", "600", "--quiet"], check=True, timeout=120)
+    shop = client.datashop("kascade-showersim")
+    assert shop["simulated"] is True and shop["generator"] == "showersim" and shop["seed"] == 11
+    assert shop["columns"]["EDeposit"]["kind"] == "array" and shop["columns"]["E"]["unit"]
+    req = client.request("kascade-showersim", ["E", "Ze", "primary", "EDeposit"],
+                         cuts=[("primary", "in", ["p", "Fe"]), ("E", ">", 15.0)], format="root")
+    df = req.wait(progress=False).to_pandas()
+    full = _frame(stack, "kascade-showersim")
+    want = full[full.primary.isin(["p", "Fe"]) & (full.E > 15.0)]
+    assert len(df) == len(want) > 0 and set(df.primary) <= {"p", "Fe"}
+    from kcdc.formats import stack as stack_stations
+
+    assert stack_stations(df, "EDeposit").shape == (len(want), 252)
