@@ -353,7 +353,8 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
         for i in range(n):
             fh.write(" ".join([str(i)] * len(tables)) + "\n")
     info = {"n_events": n, "tables": {c: groups[c] for c in tables},
-            "units": {c: _meta_for(c)[0] for c in scalars}}
+            "units": {c: _meta_for(c)[0] for c in scalars},
+            "dtypes": {c: ("string" if a.dtype == object else a.dtype.name) for c, a in scalars.items()}}
     if metadata:
         info["metadata"] = dict(metadata)
     with open(directory / "info.txt", "w", encoding="utf-8") as fh:
@@ -362,18 +363,33 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
     return directory
 
 
+def _numeric(tokens: list[str]) -> bool:
+    try:
+        [float(t) for t in tokens]
+    except ValueError:
+        return False
+    return True
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     header: list[str] | None = None
+    last_comment: list[str] = []
     rows: list[list[str]] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             s = line.strip()
-            if not s or s.startswith("#"):
+            if not s:
+                continue
+            if s.startswith("#"):
+                last_comment = s.lstrip("#").split()
                 continue
             tok = s.split()
             if header is None:
-                header = tok
-                continue
+                if _numeric(tok) and len(last_comment) == len(tok):
+                    header = last_comment  # header given as a comment line (possible KCDC variant)
+                else:
+                    header = tok
+                    continue
             rows.append(tok)
     if header is None:
         return pd.DataFrame()
@@ -408,9 +424,19 @@ def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
         idx = np.loadtxt(fh, dtype=np.int64, ndmin=2) if tables else np.zeros((0, 0), dtype=np.int64)
     if idx.size == 0:
         idx = np.zeros((0, len(tables)), dtype=np.int64)
+    dtypes: dict[str, str] = {}
+    info_file = directory / "info.txt"
+    if info_file.exists():  # our own info.txt records the column dtypes; KCDC's Info.txt does not
+        try:
+            dtypes = json.loads(info_file.read_text(encoding="utf-8").split("\n", 1)[1]).get("dtypes", {})
+        except (ValueError, IndexError, AttributeError):
+            dtypes = {}
     parts = []
     for j, comp in enumerate(tables):
         t = _read_table(directory / f"{comp}.txt")
+        for c in t.columns:
+            if dtypes.get(c) not in (None, "string") and len(t):
+                t[c] = t[c].astype(dtypes[c])
         rows = idx[:, j]
         if (rows < 0).any():
             t = t.reindex(pd.Index(rows))

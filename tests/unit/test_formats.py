@@ -117,7 +117,8 @@ def test_ascii_layout_round_trip(tmp_path):
     for c in df.columns:
         x, y = df[c].to_numpy(), back[c].to_numpy()
         if x.dtype.kind in "fiu":
-            np.testing.assert_array_equal(x, y.astype(x.dtype), err_msg=c)
+            assert y.dtype == x.dtype, c  # dtypes come back via info.txt
+            np.testing.assert_array_equal(x, y, err_msg=c)
         else:
             assert list(map(str, x)) == list(map(str, y))
     assert json.loads((d / "info.txt").read_text().split("\n", 1)[1])["metadata"] == {"seed": 1}
@@ -178,3 +179,11 @@ def test_import_kcdc_stays_light():
     code = "import sys, kcdc.formats; print(any(m in sys.modules for m in ('h5py', 'uproot')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ascii_reader_accepts_header_as_comment(tmp_path):
+    # a variant we could not rule out for real KCDC files: the column names on a '#' line
+    (tmp_path / "array.txt").write_text("# E Ne\n16.1 5.5\n15.2 4.9\n")
+    (tmp_path / "row_mapping.txt").write_text("array\n0\n1\n")
+    df = formats.read_ascii(tmp_path)
+    assert list(df.columns) == ["E", "Ne"] and df["Ne"].tolist() == [5.5, 4.9]
