@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from sqlalchemy import (Boolean, Float, ForeignKey, Integer, String, Text, create_engine, event,
+from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, create_engine, event,
                         select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -48,9 +48,9 @@ class Job(Base):
     state: Mapped[str] = mapped_column(String(16), default=SCHEDULED, index=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    rows_estimate: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_estimate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     filename: Mapped[str | None] = mapped_column(String(200), nullable=True)
     upstream_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -57,6 +57,35 @@ def count_rows(shop: DataShop, sel: Selection) -> int:
         con.close()
 
 
+def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps: int = 4):
+    """Run one selection with DuckDB over Parquet files; returns a pyarrow Table.
+
+    The files are read in at most ``steps`` groups (one parameterised query per group:
+    fewer queries scan faster, several give progress and points to cancel);
+    ``on_part(i, n_groups, rows_so_far)`` is called after each group."""
+    import duckdb
+    import pyarrow as pa
+
+    files = [str(f) for f in files]
+    n = max(1, min(len(files), steps))
+    groups = [files[len(files) * i // n: len(files) * (i + 1) // n] for i in range(n)]
+    where, params = where_clause(cuts)
+    cols = ", ".join(quote(c) for c in columns)
+    sql = f"SELECT {cols} FROM read_parquet(?){where}"
+    con = duckdb.connect(config={"threads": threads})
+    tables, rows = [], 0
+    try:
+        for i, group in enumerate(groups):
+            t = con.sql(sql, params=[group] + list(params)).to_arrow_table()
+            rows += t.num_rows
+            tables.append(t)
+            if on_part is not None:
+                on_part(i, len(groups), rows)
+    finally:
+        con.close()
+    return pa.concat_tables(tables)
+
+
 def _arrow_to_columns(table):
     import pyarrow as pa
 
@@ -273,30 +302,17 @@ class Worker:
                      job.finished_at - job.started_at)
 
     def _run_local(self, job: db.Job, shop: DataShop, spec: dict, target: Path) -> tuple[int, int]:
-        import duckdb
-        import pyarrow as pa
+        def step(i: int, n: int, rows: int) -> None:
+            if rows > self.settings.max_rows:
+                raise RuntimeError(f"the selection has more than {self.settings.max_rows} rows "
+                                   "(limit max_rows): add cuts to make it smaller")
+            if self.settings.part_delay:
+                time.sleep(self.settings.part_delay)
+            self._progress(job.id, 0.9 * (i + 1) / n)
 
-        sel_cuts = [(c["column"], c["op"], c["value"]) for c in spec["cuts"]]
-        where, params = where_clause(sel_cuts)
-        cols = ", ".join(quote(c) for c in spec["columns"])
-        con = duckdb.connect(config={"threads": 2})
-        tables = []
-        rows = 0
-        try:
-            n = len(shop.files)
-            for i, part in enumerate(shop.files):
-                t = con.sql(f"SELECT {cols} FROM read_parquet(?){where}", params=[str(part)] + params).to_arrow_table()
-                rows += t.num_rows
-                if rows > self.settings.max_rows:
-                    raise RuntimeError(f"the selection has more than {self.settings.max_rows} rows "
-                                       "(limit max_rows): add cuts to make it smaller")
-                tables.append(t)
-                if self.settings.part_delay:
-                    time.sleep(self.settings.part_delay)
-                self._progress(job.id, 0.9 * (i + 1) / n)
-        finally:
-            con.close()
-        table = pa.concat_tables(tables) if tables else None
+        cuts = [(c["column"], c["op"], c["value"]) for c in spec["cuts"]]
+        table = select_table(shop.files, spec["columns"], cuts, on_part=step)
+        rows = table.num_rows
         metadata = self._metadata(job, shop, spec, rows)
         size = write_result(job.format, table, target, metadata)
         if size > self.settings.max_bytes:

@@ -381,3 +381,16 @@ def test_openapi_matches_the_routes(stack):
         assert str(resp.status_code) in doc["paths"][path][method]["responses"], (method, path, resp.status_code)
     resp = requests.delete(stack.dc.url + f"api/requests/{rid}", headers=stack.headers("alice"))
     assert resp.status_code == 202
+
+
+def test_browser_login_through_hub_oauth(stack):
+    """A browser session: hub login form, then the service's OAuth dance, then the cookie works."""
+    s = stack.hub.login_session("bob")
+    page = s.get(stack.dc.url, timeout=30)  # redirects: hub authorize -> oauth_callback -> page
+    assert page.status_code == 200, (page.status_code, page.url, page.text[:300])
+    assert "Signed in as bob" in page.text
+    mine = s.get(stack.dc.url + "api/requests", timeout=30)
+    assert mine.status_code == 200 and all(m["owner"] == "bob" for m in mine.json()["requests"])
+    # the cookie is the service's own (path-scoped): it does not open other services
+    other = s.get(stack.slow.url + "api/requests", timeout=30, allow_redirects=False)
+    assert other.status_code in (302, 401)
