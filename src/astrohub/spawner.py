@@ -14,10 +14,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pprint import pformat
 
+from docker.errors import NotFound
 from docker.types import Mount
 from dockerspawner import SwarmSpawner
 from traitlets import Float, Integer
 
+# Task states after which a task's container is gone.
+_ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 # Task states that mean "not yet running, keep waiting" (Docker's task lifecycle).
 _PENDING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 
@@ -71,3 +74,42 @@ class AstroSwarmSpawner(SwarmSpawner):
             # 'rejected' (e.g. image missing on the node) or 'failed': no point
             # waiting for a restart that the restart policy 'none' will not make.
             raise RuntimeError(f"Server of {self.user.name} did not start: {status.get('Err') or pformat(status)}")
+        self._task = task
+
+    async def get_ip_and_port(self):
+        """The task's own address on the user network, not the service's name.
+
+        A restarted server keeps its service name but gets a new address, and
+        the hub's resolver (c-ares under aiohttp) caches names for the TTL that
+        Docker's DNS gives (600 s): by name, the hub and proxy would keep
+        knocking on the old container.
+        """
+        task = getattr(self, "_task", None) or await self.get_task()
+        for attachment in (task or {}).get("NetworksAttachments", []):
+            if attachment["Network"]["Spec"]["Name"] == self.network_name and attachment.get("Addresses"):
+                return attachment["Addresses"][0].split("/")[0], self.port
+        raise RuntimeError(f"Server of {self.user.name} has no address on network {self.network_name}")
+
+    async def remove_object(self):
+        """Remove the service and wait until its containers have stopped.
+
+        Swarm removes a service at once but stops its container afterwards; a
+        start in that window would find the old server still answering under
+        the same name, and the proxy would route to an address about to vanish.
+        """
+        try:
+            tasks = await self.docker("tasks", filters={"service": self.service_name})
+        except NotFound:
+            tasks = []
+        await super().remove_object()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        for task in tasks:
+            while loop.time() < deadline:
+                try:
+                    state = (await self.docker("inspect_task", task["ID"]))["Status"]["State"]
+                except NotFound:
+                    break
+                if state in _ENDED:
+                    break
+                await asyncio.sleep(self.task_poll_interval)

@@ -1,0 +1,86 @@
+"""End-to-end fixtures: the real stack on a real single-node Docker Swarm.
+
+The session deploys its own stack (`astrohub-e2e`, port 18000, its own secrets and
+state folder) next to any stack the developer runs, builds what changed, and removes
+it afterwards. Docker missing is an error, never a skip: these tests are the proof.
+When a test fails, the logs of the hub, the proxy and the user servers are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from astrohub import images, settings
+from astrohub.deploy import Stack, docker
+from astrohub.hubapi import HubClient
+
+ROOT = Path(__file__).resolve().parents[2]
+# Two e2e runs on one machine (two developers' sessions) choose different names.
+E2E_STACK = os.environ.get("ASTROHUB_E2E_STACK", "astrohub-e2e")
+E2E_PORT = os.environ.get("ASTROHUB_E2E_PORT", "18000")
+E2E_ENV = {
+    "ASTROHUB_STACK_NAME": E2E_STACK,
+    "ASTROHUB_HTTP_PORT": E2E_PORT,
+    "ASTROHUB_PUBLIC_URL": f"http://127.0.0.1:{E2E_PORT}",
+    # Small servers: the e2e suite runs on 2 cores.
+    "ASTROHUB_MEM_LIMIT": "1G",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when in ("setup", "call") and report.failed:
+        stack = item.funcargs.get("stack") or getattr(item.session, "e2e_stack", None)
+        if stack is not None:
+            # Shown under the failure only: the logs of everything involved.
+            report.sections.append(("stack logs", stack.logs(tail=150)))
+            for service in stack.user_services():
+                r = docker("service", "logs", "--tail", "60", service, check=False)
+                report.sections.append((f"logs of {service}", r.stdout + r.stderr))
+
+
+def wipe(stack: Stack) -> None:
+    """Remove everything of a previous e2e run: stack, user servers, homes, secrets."""
+    stack.remove()
+    names = docker("volume", "ls", "-q", "--filter", f"name={stack.name}").stdout.split()
+    for volume in names:
+        if volume.startswith(stack.name):
+            docker("volume", "rm", "-f", volume, check=False)
+    for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
+        if secret.startswith(f"{stack.name}_"):
+            docker("secret", "rm", secret, check=False)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, request) -> Stack:
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        pytest.fail("Docker is not running: run `make setup` (it installs and starts dockerd)")
+    os.environ["ASTROHUB_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    stack = Stack(ROOT, settings.load(E2E_ENV, secrets_dir="/nonexistent"))
+    stack.ensure_swarm()
+    wipe(stack)
+    images.build(ROOT, stack.settings.image_tag)
+    stack.ensure_secrets()
+    stack.deploy()
+    stack.wait_until_ready()
+    request.session.e2e_stack = stack
+    yield stack
+    if not os.environ.get("ASTROHUB_E2E_KEEP"):
+        wipe(stack)
+
+
+@pytest.fixture(scope="session")
+def hub(stack) -> HubClient:
+    return HubClient(stack.local_url, stack.secret_value("ops_token"))

@@ -1,0 +1,85 @@
+"""The hub on a real Swarm: API, spawning, the library, homes that persist."""
+
+import pytest
+
+from astrohub.deploy import docker
+
+USER = "ada"
+
+
+def test_the_hub_api_answers_through_the_proxy(hub):
+    r = hub.api("GET", "/")
+    assert r.status_code == 200
+    assert r.json()["version"] == "6.1.1"
+
+
+def test_a_user_gets_a_server_as_a_swarm_service(hub, stack):
+    hub.create_user(USER)
+    hub.start(USER)
+    service = f"{stack.name}-user-{USER}"
+    spec = docker("service", "inspect", service, "--format",
+                  "{{json .Spec.TaskTemplate.RestartPolicy.Condition}} {{json .Spec.EndpointSpec.Mode}} "
+                  "{{(index .Spec.TaskTemplate.ContainerSpec.Mounts 0).Type}} {{(index .Spec.TaskTemplate.ContainerSpec.Mounts 0).Source}} "
+                  "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}").stdout.split()
+    assert spec == ['"none"', '"dnsrr"', "volume", f"{stack.name}-home-{USER}", str(1024**3)]
+
+
+def test_the_masterclass_library_is_in_the_home(hub):
+    r = hub.server("GET", USER, "/api/contents/masterclasses")
+    assert r.status_code == 200, r.text
+    names = {item["name"] for item in r.json()["content"]}
+    assert "00-welcome" in names
+
+
+def test_code_runs_in_a_kernel(hub):
+    result, _, _ = hub.execute(USER, "5 * 4")
+    assert result == "20"
+
+
+def put_file(hub, path, text):
+    r = hub.server("PUT", USER, f"/api/contents/{path}", json={"type": "file", "format": "text", "content": text})
+    assert r.status_code in (200, 201), r.text
+
+
+def get_file(hub, path):
+    r = hub.server("GET", USER, f"/api/contents/{path}", params={"content": 1})
+    assert r.status_code == 200, r.text
+    return r.json()["content"]
+
+
+def edit_notebook(hub, path, marker):
+    r = hub.server("GET", USER, f"/api/contents/{path}")
+    model = r.json()
+    model["content"]["cells"][0]["source"] = marker
+    r = hub.server("PUT", USER, f"/api/contents/{path}", json={"type": "notebook", "content": model["content"]})
+    assert r.status_code == 200, r.text
+
+
+WELCOME = "masterclasses/00-welcome/welcome.ipynb"
+
+
+def test_files_and_edits_survive_stop_and_start(hub):
+    put_file(hub, "results.txt", "knee at 10^15.6 eV")
+    edit_notebook(hub, WELCOME, "my own notes")
+    hub.stop(USER)
+    hub.start(USER)
+    assert get_file(hub, "results.txt") == "knee at 10^15.6 eV"
+    r = hub.server("GET", USER, f"/api/contents/{WELCOME}")
+    assert r.json()["content"]["cells"][0]["source"] == "my own notes", "the library start overwrote a student's edit"
+
+
+def test_a_stopped_server_is_not_restarted_by_swarm(hub, stack):
+    hub.stop(USER)
+    names = docker("service", "ls", "--format", "{{.Name}}").stdout.split()
+    assert f"{stack.name}-user-{USER}" not in names
+
+
+@pytest.mark.slow
+def test_removing_and_redeploying_the_stack_keeps_the_home(hub, stack):
+    stack.remove()
+    assert docker("volume", "inspect", f"{stack.name}-home-{USER}", check=False).returncode == 0
+    stack.deploy()
+    stack.wait_until_ready()
+    hub.start(USER)
+    assert get_file(hub, "results.txt") == "knee at 10^15.6 eV"
+    hub.stop(USER)
