@@ -289,6 +289,7 @@ class InfoHandler(BaseHandler):
             "formats": list(FORMATS), "states": list(db.STATES),
             "limits": {"max_running": st.service_max_running if ident.kind == "service" else st.max_running,
                        "max_rows": st.max_rows, "max_bytes": st.max_bytes,
+                       "max_user_bytes": st.max_user_bytes,
                        "expiry_seconds": st.expiry_seconds},
             "openapi": f"{st.prefix}api/openapi.json",
         })
@@ -359,6 +360,7 @@ class RequestsHandler(BaseHandler):
 
         if rows is None and not shop.upstream:
             rows = await self.dc.count(shop, sel)
+        est = None
         if rows is not None:
             if rows > st.max_rows:
                 raise ApiError(413, "limit_exceeded",
@@ -385,6 +387,17 @@ class RequestsHandler(BaseHandler):
                 db.Request.owner == ident.owner, db.Request.deleting.is_(False), db.Job.state.in_(db.LIVE)))
             job = s.scalar(select(db.Job).where(db.Job.active_key == key))
             attaching_finished = job is not None and job.state == db.FINISHED
+            if est is not None and st.max_user_bytes:
+                held = s.scalar(select(func.coalesce(func.sum(func.coalesce(db.Job.size, db.Job.bytes_estimate, 0)), 0))
+                                .select_from(db.Request).join(db.Job).where(
+                    db.Request.owner == ident.owner, db.Request.deleting.is_(False),
+                    db.Job.state.in_((db.SCHEDULED, db.RUNNING, db.FINISHED))))
+                if held + est > st.max_user_bytes:
+                    raise ApiError(429, "limit_exceeded",
+                                   f"your results hold {held} bytes and this one would add about {est}; the limit "
+                                   f"max_user_bytes is {st.max_user_bytes}: remove requests you no longer need "
+                                   "(client.delete(...) or DELETE api/requests/<id>) or wait until they expire",
+                                   limit="max_user_bytes", limit_value=st.max_user_bytes, held_bytes=held)
             if running >= max_running and not attaching_finished:
                 raise ApiError(429, "limit_exceeded",
                                f"you have {running} requests Scheduled or Running, the limit max_running is "
@@ -393,7 +406,7 @@ class RequestsHandler(BaseHandler):
             created = False
             if job is None:
                 job = db.Job(key=key, active_key=key, datashop=sel.datashop, spec=json.dumps(sel.spec()),
-                             format=sel.format, state=db.SCHEDULED, rows_estimate=rows)
+                             format=sel.format, state=db.SCHEDULED, rows_estimate=rows, bytes_estimate=est)
                 s.add(job)
                 try:
                     s.flush()

@@ -47,6 +47,8 @@ class Settings:
     max_rows: int = 5_000_000
     #: per request: estimated size of the output file in bytes
     max_bytes: int = 2_000_000_000
+    #: per user: bytes of all results held (finished, plus estimates of those under way); 0 = no limit
+    max_user_bytes: int = 20_000_000_000
     #: the same limit for service identities (e.g. the public dashboards)
     service_max_running: int = 20
     #: a job interrupted by this many restarts is Failed instead of re-queued

@@ -49,6 +49,7 @@ class Job(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     rows_estimate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bytes_estimate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     filename: Mapped[str | None] = mapped_column(String(200), nullable=True)

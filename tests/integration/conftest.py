@@ -3,7 +3,7 @@
 The ``stack`` fixture (one per test session) starts, on loopback:
 
 * ``datacentre``: the service under test (limits: max_running 3, max_rows 2500,
-  max_bytes 500000; forwards the data shop ``tunka-remote`` to the upstream);
+  max_bytes 500000, max_user_bytes 2000000; forwards the data shop ``tunka-remote`` to the upstream);
 * ``datacentre-upstream``: a second instance acting as the upstream KCDC-API server;
 * ``datacentre-slow``: an instance whose worker sleeps 1 s per Parquet part and whose
   results expire after 5 s (restart, expiry and running-limit tests);
@@ -77,6 +77,7 @@ def stack(tmp_path_factory):
     upstream = DatacentreProcess(base / "upstream", name="datacentre-upstream", data_root=up_shops)
     dc = DatacentreProcess(base / "main", name="datacentre", data_root=shops, env={
         "DATACENTRE_MAX_RUNNING": "3", "DATACENTRE_MAX_ROWS": "2500", "DATACENTRE_MAX_BYTES": "500000",
+        "DATACENTRE_MAX_USER_BYTES": "2000000",
         "DATACENTRE_PURGE_INTERVAL": "1", "DATACENTRE_UPSTREAM_URL": upstream.direct_url,
         "DATACENTRE_UPSTREAM_SHOPS": "tunka-remote", "DATACENTRE_UPSTREAM_POLL": "0.2"})
     dc.env["DATACENTRE_UPSTREAM_TOKEN"] = dc.api_token  # the datacentre's own hub identity

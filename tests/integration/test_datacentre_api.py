@@ -205,6 +205,30 @@ def test_not_json_is_refused(stack):
     assert stack.dc.db_count("requests") == before
 
 
+def test_user_bytes_limit(stack):
+    """Results a user holds count against max_user_bytes (2 MB here); removing them frees it."""
+    h = {"Authorization": f"token {stack.user_token('erin')}"}
+    ids, refused = [], None
+    for i in range(30):
+        r = requests.post(stack.dc.url + "api/requests", headers=h, json={
+            "datashop": "kascade-arrays", "columns": ["E", "EDeposit"], "format": "hdf5",
+            "cuts": [{"column": "E", "op": "<", "value": 18.0 - i * 0.001}]})
+        if r.status_code != 201:
+            refused = r
+            break
+        ids.append(r.json()["id"])
+        wait_until(lambda: requests.get(stack.dc.url + f"api/requests/{ids[-1]}", headers=h).json()["state"]
+                   == "Finished", what="finished")
+    assert refused is not None and refused.status_code == 429, refused and refused.text
+    e = refused.json()
+    assert e["limit"] == "max_user_bytes" and e["limit_value"] == 2_000_000 and "remove requests" in e["message"]
+    for rid in ids:
+        requests.delete(stack.dc.url + f"api/requests/{rid}", headers=h)
+    wait_until(lambda: requests.post(stack.dc.url + "api/requests", headers=h, json={
+        "datashop": "kascade-arrays", "columns": ["E"], "cuts": [{"column": "E", "op": "<", "value": 15}]}
+    ).status_code == 201, what="quota freed")
+
+
 def test_running_limit(stack):
     """On the slow instance (1 s per part) four different requests: the fourth is refused."""
     url = stack.slow.url
