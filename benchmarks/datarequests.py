@@ -105,10 +105,11 @@ def bench_http(root: Path, workdir: Path, shop_id: str, n: int) -> None:
     from tests.support.hub import HubProcess
 
     make_datashop(root, "small", n=5000, parts=1)
-    dc = DatacentreProcess(workdir / "dc", data_root=root, env={
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=workdir))  # fresh database and results each run
+    dc = DatacentreProcess(run_dir / "dc", data_root=root, env={
         "DATACENTRE_MAX_ROWS": str(n), "DATACENTRE_MAX_BYTES": str(10**11), "DATACENTRE_WORKERS": "2",
         "DATACENTRE_LOG_LEVEL": "WARNING"})
-    hub = HubProcess(workdir / "hub", services=[dc.service_entry()],
+    hub = HubProcess(run_dir / "hub", services=[dc.service_entry()],
                      roles=[{"name": "user", "scopes": ["self", "access:services!service=datacentre"]}])
     dc.start(hub)
     hub.start()
