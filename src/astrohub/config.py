@@ -86,29 +86,34 @@ def _apply_authenticator(settings: Settings, c: Config) -> None:
 
 
 def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None:
-    c.JupyterHub.spawner_class = "astrohub.spawner.AstroSwarmSpawner"
-    s = c.AstroSwarmSpawner
+    # `stock` is dockerspawner's SwarmSpawner, made only to run here: the
+    # baseline that benchmarks/spawn.py compares against.
+    stock = settings.spawner == "stock"
+    c.JupyterHub.spawner_class = "dockerspawner.SwarmSpawner" if stock else "astrohub.spawner.AstroSwarmSpawner"
+    s = c.SwarmSpawner if stock else c.AstroSwarmSpawner
     s.image = settings.image
     # The image's start script copies the masterclass library, then starts
     # jupyterhub-singleuser; naming it saves one Docker call per start.
     s.cmd = ["start-singleuser"]
     s.prefix = names["user_service_prefix"]
     s.network_name = names["user_network"]
-    # Hub and proxy reach each server by its service name on the overlay network.
+    # Hub and proxy reach each server on the overlay network, not a published port.
     s.use_internal_ip = True
     s.port = SINGLEUSER_PORT
     # No IPVS here (and none needed): DNS round robin instead of a virtual IP.
     s.extra_endpoint_spec = {"mode": "dnsrr"}
-    # A server that stops (culled, shut down, crashed) stays stopped: Swarm's
-    # default would restart it behind the hub's back.
-    s.extra_task_spec = {"restart_policy": {"Condition": "none"}}
-    s.volumes = {names["home_volume"]: HOME}
     s.notebook_dir = HOME
     s.default_url = "/lab"
     s.mem_limit = settings.mem_limit
     s.cpu_limit = settings.cpu_limit
     s.start_timeout = settings.start_timeout
     s.http_timeout = settings.start_timeout
+    if stock:
+        return  # stock mounts named volumes as binds (dockerspawner#536): no home
+    s.volumes = {names["home_volume"]: HOME}
+    # A server that stops (culled, shut down, crashed) stays stopped: Swarm's
+    # default would restart it behind the hub's back.
+    s.extra_task_spec = {"restart_policy": {"Condition": "none"}}
     s.docker_threads = settings.docker_threads
 
 

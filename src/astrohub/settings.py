@@ -153,6 +153,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("cpu_limit", _positive_float, 1.0, "CPU limit of one user server (cores).", section="servers"),
     Setting("home_volume", _str, "{stack}-home-{username}", "Name of each user's home volume; `{stack}` and `{username}` are filled in. Survives server restarts and image upgrades.", section="servers"),
     Setting("start_timeout", _int_at_least(10), 300, "Seconds a server may take to start before the hub gives up.", section="servers"),
+    Setting("spawner", _str, "astrohub", "Spawner of user servers: `astrohub` (this project's) or `stock` (dockerspawner's SwarmSpawner, no home volume; for benchmarks only).", choices=("astrohub", "stock"), section="servers"),
     Setting("docker_threads", _int_at_least(1), 16, "Docker API calls the hub makes at once (stock dockerspawner: 1, which serialises every user's start).", section="servers"),
     # -- secrets the stack generates at first start
     Setting("cookie_secret", _str, None, "Hub cookie secret (hex). Generated at first start as a docker secret.", secret=True, section="secrets"),

@@ -60,3 +60,10 @@ def test_the_ops_service_has_no_admin_role():
     (ops,) = [r for r in c.JupyterHub.load_roles if r["name"] == "ops"]
     assert "admin" not in ops["scopes"] and "admin:auth_state" not in ops["scopes"]
     assert ops["services"] == ["ops"]
+
+
+def test_the_stock_spawner_baseline_is_dockerspawner_itself():
+    c = configured(spawner="stock")
+    assert c.JupyterHub.spawner_class == "dockerspawner.SwarmSpawner"
+    assert c.SwarmSpawner.extra_endpoint_spec == {"mode": "dnsrr"}
+    assert "volumes" not in c.SwarmSpawner

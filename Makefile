@@ -1,0 +1,50 @@
+# The four commands of the README: setup (what a fresh machine lacks), up, test, down.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+EXTRAS := hub,sim,datacentre,singleuser,test
+
+.PHONY: setup host venv images up down status test test-unit test-e2e bench lock docs
+
+setup: host venv images
+
+host:
+	sh swarm/setup-host.sh
+
+venv: $(VENV)/.installed
+
+# Re-installed when the pins change; the lock makes it the same build every time.
+$(VENV)/.installed: pyproject.toml requirements/lock.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q -c requirements/lock.txt -e ".[$(EXTRAS)]"
+	touch $@
+
+images: host venv
+	$(PYTHON) -c "from pathlib import Path; from astrohub import images, settings; images.build(Path('.'), settings.load(secrets_dir='/nonexistent').image_tag)"
+
+up: setup
+	$(VENV)/bin/astrohub up --no-build
+
+down:
+	$(VENV)/bin/astrohub down
+
+status:
+	$(VENV)/bin/astrohub status
+
+# The whole suite: unit, integration (real processes) and e2e (a real Swarm).
+test: setup
+	$(PYTHON) -m pytest
+
+test-unit: venv
+	$(PYTHON) -m pytest tests/unit
+
+test-e2e: setup
+	$(PYTHON) -m pytest tests/e2e
+
+bench: setup
+	$(PYTHON) benchmarks/spawn.py
+
+lock:
+	sh requirements/make-lock.sh
+
+docs: venv
+	$(VENV)/bin/astrohub settings-doc
