@@ -29,6 +29,8 @@ if _ROOT not in sys.path:
 
 from tests.support.datacentre import DatacentreProcess, make_datashop
 from tests.support.hub import HubProcess
+from tests.support.pytest_logs import print_logs_if_failed
+from tests.support.pytest_logs import pytest_runtest_makereport  # noqa: F401  (hook: reports on items)
 
 ADMIN_SCOPE = "custom:datacentre:admin"
 
@@ -56,13 +58,6 @@ class Stack:
 
     def processes(self):
         return [self.dc, self.upstream, self.slow]
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
 
 
 @pytest.fixture(scope="session")
@@ -124,10 +119,7 @@ def stack(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _logs_on_failure(request):
     yield
-    rep = getattr(request.node, "rep_call", None)
-    if rep is None or not rep.failed or "stack" not in request.fixturenames:
+    if "stack" not in request.fixturenames:
         return
     st = request.getfixturevalue("stack")
-    print("\n===== JupyterHub log (tail) =====\n" + st.hub.log()[-8000:])
-    for p in st.processes():
-        print(f"\n===== {p.name} log (tail) =====\n" + p.log()[-6000:])
+    print_logs_if_failed(request, lambda: [("JupyterHub", st.hub.log())] + [(p.name, p.log()) for p in st.processes()])

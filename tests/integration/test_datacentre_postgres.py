@@ -27,7 +27,7 @@ def pg_dc(tmp_path_factory):
         make_datashop(base / "shops", "kascade-test", n=3000, parts=3)
         dc = DatacentreProcess(base / "dc", data_root=base / "shops", env={
             "DATACENTRE_DB_URL": url, "DATACENTRE_AUTH": "none", "DATACENTRE_PART_DELAY": "0.3",
-            "DATACENTRE_MAX_RUNNING": "100"})
+            "DATACENTRE_MAX_RUNNING": "100", "DATACENTRE_MAX_ATTEMPTS": "1"})
         dc.start()
         dc.pg_url = url
         try:
@@ -63,7 +63,9 @@ def test_lifecycle_and_sharing_on_postgres(pg_dc):
     assert bad.status_code == 400 and _count(pg_dc.pg_url, "requests") == 1
 
 
-def test_restart_on_postgres(pg_dc):
+def test_restart_on_postgres_fails_with_reason_when_attempts_are_used_up(pg_dc):
+    """DATACENTRE_MAX_ATTEMPTS=1 here: a job interrupted once is Failed with a reason, not re-run
+    (the SQLite restart test covers the re-queue path)."""
     u = pg_dc.direct_url
     r = requests.post(u + "api/requests", json={"datashop": "kascade-test", "columns": ["Ne"], "format": "root",
                                                 "cuts": [{"column": "Ne", "op": "<", "value": 5}]})
@@ -73,4 +75,10 @@ def test_restart_on_postgres(pg_dc):
     pg_dc.start()
     done = wait_until(lambda: (lambda m: m if m["state"] in ("Finished", "Failed") else None)(
         requests.get(u + f"api/requests/{rid}").json()), timeout=30)
-    assert done["state"] == "Finished" or done["reason"]
+    assert done["state"] == "Failed" and "restart" in done["reason"], done
+    assert "submit the request again" in done["reason"]
+    # nothing is left Scheduled or Running
+    eng = sa.create_engine(pg_dc.pg_url)
+    with eng.connect() as c:
+        assert not c.execute(sa.text("SELECT id FROM jobs WHERE state IN ('Scheduled', 'Running')")).all()
+    eng.dispose()
