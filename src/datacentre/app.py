@@ -630,7 +630,7 @@ def make_app(settings: Settings | dict | None = None, *, start: bool = True) -> 
     app = web.Application(
         handlers,
         hub_auth=hub_auth,
-        cookie_secret=os.urandom(32),
+        cookie_secret=bytes.fromhex(settings.cookie_secret) if settings.cookie_secret else os.urandom(32),
         datacentre=dc,
         login_url=None,
     )
@@ -651,6 +651,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=a.log_level.upper(), format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
     over = {k: v for k, v in (("ip", a.ip), ("port", a.port)) if v is not None}
     settings = Settings.from_env(**over)
+    if settings.auth == "hub" and not (settings.hub_api_token or os.environ.get("JUPYTERHUB_API_TOKEN")):
+        p.error("JUPYTERHUB_API_TOKEN is not set: run the datacentre as a JupyterHub service (the hub's "
+                "service api_token), or DATACENTRE_AUTH=none for a local trial without any access control")
+    if settings.auth == "none":
+        log.warning("DATACENTRE_AUTH=none: every caller is 'anonymous', there is NO access control. "
+                    "Never use this in production.")
 
     async def run() -> None:
         app = make_app(settings)

@@ -68,6 +68,9 @@ class Settings:
     hub_api_token: str | None = None
     #: seconds HubOAuth caches a token -> user answer
     auth_cache_seconds: int = 60
+    #: hex secret signing the browser's OAuth cookie; set it when several replicas serve
+    #: the same users or cookies should survive a restart (default: random per process)
+    cookie_secret: str = ""
     #: "hub" (default) or "none" (every caller is the user 'anonymous'; never in production)
     auth: str = "hub"
     extra: dict = field(default_factory=dict)
