@@ -73,7 +73,7 @@ class Datacentre:
         self.worker = Worker(settings, self.Session, self.shops)
         self._counts: dict[str, asyncio.Future] = {}
         self._purger: PeriodicCallback | None = None
-        self._upstream_ok = False
+        self._upstream_next = 0.0
 
     # -- startup / shutdown
     def start(self) -> None:
@@ -93,11 +93,11 @@ class Datacentre:
             await self.worker.run_aux(self.purge)
         except Exception:
             log.exception("purge failed")
-        if self.settings.upstream_url and not self._upstream_ok:
+        if self.settings.upstream_url and time.monotonic() > self._upstream_next:
             try:
                 shops = await self.worker.run_aux(self.worker.fetch_upstream_shops)
                 self.shops.set_remote(shops)
-                self._upstream_ok = True
+                self._upstream_next = time.monotonic() + 600  # refresh the upstream's list every 10 min
                 log.info("forwarding data shops %s to %s", [s.id for s in shops], self.settings.upstream_url)
             except Exception as e:
                 log.warning("upstream %s not reachable yet: %s", self.settings.upstream_url, e)
@@ -359,7 +359,13 @@ class RequestsHandler(BaseHandler):
             rows = job.rows_estimate if job is not None else None
 
         if rows is None and not shop.upstream:
-            rows = await self.dc.count(shop, sel)
+            try:
+                rows = await self.dc.count(shop, sel)
+            except Exception as e:
+                log.error("counting rows of %s failed: %s", shop.id, e)
+                raise ApiError(503, "datashop_unreadable",
+                               f"the data shop {shop.id!r} cannot be read right now ({type(e).__name__}); the "
+                               "administrators can see the details in the service log. Try again later") from None
         est = None
         if rows is not None:
             if rows > st.max_rows:

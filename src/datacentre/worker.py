@@ -332,6 +332,14 @@ class Worker:
     def _run_upstream(self, job: db.Job, spec: dict, target: Path) -> tuple[int, int]:
         import kcdc
 
+        try:
+            return self._run_upstream_inner(job, spec, target)
+        except kcdc.KCDCError as e:
+            raise RuntimeError(f"the upstream KCDC server {self.settings.upstream_url} answered: {e}") from None
+
+    def _run_upstream_inner(self, job: db.Job, spec: dict, target: Path) -> tuple[int, int]:
+        import kcdc
+
         client = kcdc.Client(url=self.settings.upstream_url, token=self.settings.upstream_token,
                              cache_dir=False, progress=False)
         if job.upstream_id:

@@ -374,6 +374,12 @@ class Request:
             df = df[list(columns)]
         return df
 
+    def stations(self, name: str = "EDeposit"):
+        """A per-station quantity as a 2-D numpy array (events x stations)."""
+        from . import formats
+
+        return formats.stack(self.to_pandas(), name)
+
     def delete(self) -> None:
         """Remove this request on the server (the local cached file stays)."""
         self.client.delete(self.id)

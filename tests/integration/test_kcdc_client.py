@@ -175,3 +175,4 @@ def test_showersim_data_set_through_the_client(stack, client, tmp_path):
     from kcdc.formats import stack as stack_stations
 
     assert stack_stations(df, "EDeposit").shape == (len(want), 252)
+    assert req.stations("EDeposit").shape == (len(want), 252)
