@@ -164,11 +164,6 @@ class BaseHandler(_hub_mixin(), web.RequestHandler):
     def hub_auth(self, value):  # the mixin's setter; the app's HubOAuth is fixed
         pass
 
-    def check_xsrf_cookie(self):
-        # State-changing calls need either a token header or (cookie) a JSON body / DELETE,
-        # both of which a foreign site cannot send without a CORS preflight we never grant.
-        return
-
     async def prepare(self) -> None:
         if self.dc.settings.auth == "none":
             self._hub_auth_user_cache = {"name": "anonymous", "kind": "user", "admin": False, "scopes": []}

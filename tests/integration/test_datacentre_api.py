@@ -418,3 +418,24 @@ def test_browser_login_through_hub_oauth(stack):
     # the cookie is the service's own (path-scoped): it does not open other services
     other = s.get(stack.slow.url + "api/requests", timeout=30, allow_redirects=False)
     assert other.status_code in (302, 401)
+
+
+def test_cookie_alone_cannot_change_anything(stack):
+    """Cross-site request forgery: a browser's cookie without the hub's XSRF token is not
+    accepted for POST or DELETE (the hub's HubOAuth check); tokens in headers are."""
+    s = stack.hub.login_session("carol")
+    assert s.get(stack.dc.url, timeout=30).status_code == 200  # OAuth cookie set
+    before = stack.dc.db_count("requests")
+    r = s.post(stack.dc.url + "api/requests", json={"datashop": "kascade-test", "columns": ["E"],
+                                                    "cuts": [{"column": "E", "op": ">", "value": 17.9}]})
+    assert r.status_code in (401, 403), r.text
+    assert stack.dc.db_count("requests") == before
+
+
+def test_admin_can_remove_anothers_request(stack):
+    r = submit(stack, "bob", {"datashop": "kascade-test", "columns": ["Yc"], "format": "csv",
+                              "cuts": [{"column": "Yc", "op": ">", "value": 85}]})
+    rid = wait_done(stack, "bob", r.json()["id"])["id"]
+    assert requests.delete(stack.dc.url + f"api/requests/{rid}", headers=stack.headers("carol")).status_code == 202
+    wait_until(lambda: requests.get(stack.dc.url + f"api/requests/{rid}",
+                                    headers=stack.headers("bob")).status_code == 404, what="removed by admin")
