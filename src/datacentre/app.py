@@ -121,8 +121,10 @@ class Datacentre:
                 s.delete(req)
                 forgotten += 1
             s.flush()
-            orphans = s.scalars(select(db.Job).where(~db.Job.requests.any(),
-                                                     db.Job.state.in_((db.EXPIRED, db.FAILED)))).all()
+            # jobs nobody refers to any more; a cancelled job gets a minute for its worker to notice
+            orphans = s.scalars(select(db.Job).where(~db.Job.requests.any(), (db.Job.state == db.EXPIRED) | (
+                (db.Job.state == db.FAILED) & (func.coalesce(db.Job.finished_at, db.Job.created_at) < now - 60))
+            )).all()
             for job in orphans:
                 self.worker.remove_result(job)
                 s.delete(job)

@@ -212,6 +212,7 @@ class Worker:
                 job.state = db.FAILED
                 job.reason = "removed by its owner before it finished"
                 job.active_key = None
+                job.finished_at = db.now()
             self.remove_result(job)
             if not live:
                 s.delete(job)
@@ -281,21 +282,20 @@ class Worker:
                 s.refresh(job)
                 self._fail(s, job, str(e) or type(e).__name__)
                 return
-            s.refresh(job)
-            if job.cancel or job.state != db.RUNNING:
-                shutil.rmtree(tmpdir, ignore_errors=True)
-                return
             final = self.settings.results_dir / job.id
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmpdir, final)
-            job.filename = name
-            job.rows = rows
-            job.size = size
-            job.state = db.FINISHED
-            job.progress = 1.0
-            job.finished_at = db.now()
-            job.expires_at = job.finished_at + self.settings.expiry_seconds
+            finished = db.now()
+            # conditional: a removal (cancel) that raced with the end of the run wins
+            done = s.execute(update(db.Job).where(
+                db.Job.id == job.id, db.Job.state == db.RUNNING, db.Job.cancel.is_(False)).values(
+                filename=name, rows=rows, size=size, state=db.FINISHED, progress=1.0, finished_at=finished,
+                expires_at=finished + self.settings.expiry_seconds)).rowcount
             s.commit()
+            if not done:
+                shutil.rmtree(final, ignore_errors=True)
+                return
+            s.refresh(job)
             with self._lock:
                 self.jobs_run += 1
             log.info("job %s finished: %s rows, %s bytes in %.2f s", job_id, rows, size,

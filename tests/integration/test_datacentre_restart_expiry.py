@@ -5,9 +5,12 @@ Both on the ``datacentre-slow`` instance: one worker thread, 1 s per Parquet par
 """
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tests.support.hub import wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def _get(stack, user, rid):
