@@ -87,3 +87,21 @@ def test_expiry_and_purge(stack):
     wait_until(lambda: _get(stack, "alice", rid).status_code == 404, timeout=15, what="forgotten")
     assert job["id"] not in [j["id"] for j in slow.db_rows("jobs")]
     requests.delete(url + f"api/requests/{again.json()['id']}", headers=stack.headers("alice"))
+
+
+def test_removing_a_running_request_cancels_its_job(stack):
+    slow = stack.slow
+    h = stack.headers("bob")
+    r = requests.post(slow.url + "api/requests", headers=h, json={
+        "datashop": "kascade-test", "columns": ["Gt"], "format": "root",
+        "cuts": [{"column": "Gt", "op": ">", "value": 900_000_000}]})
+    rid, key = r.json()["id"], r.json()["key"]
+    wait_until(lambda: _state(stack, "bob", rid)["state"] == "Running", timeout=20, what="running")
+    d = requests.delete(slow.url + f"api/requests/{rid}", headers=h)
+    assert d.status_code == 202 and d.json()["state"] == "Deleting"
+    wait_until(lambda: _get(stack, "bob", rid).status_code == 404, timeout=10, what="request gone")
+    job = wait_until(lambda: next((j for j in slow.db_rows("jobs") if j["key"] == key
+                                   and j["state"] == "Failed"), None), timeout=10, what="job cancelled")
+    assert job["cancel"] and job["active_key"] is None
+    wait_until(lambda: not (slow.results_dir / ".tmp" / job["id"]).exists(), timeout=10, what="partial removed")
+    assert not (slow.results_dir / job["id"]).exists()
