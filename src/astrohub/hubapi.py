@@ -125,8 +125,11 @@ class HubClient:
         }
         await conn.write_message(json.dumps(msg))
         result, errors = "", []
+        # Outputs come on iopub, the reply on shell: in no fixed order between
+        # the two channels. Done when the reply is in and the kernel is idle.
+        replied = idle = False
         deadline = time.monotonic() + timeout
-        while True:
+        while not (replied and idle):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise HubError(f"no reply to {msg_type} within {timeout:.0f} s")
@@ -143,7 +146,10 @@ class HubClient:
                 result += reply["content"]["text"]
             elif kind == "error":
                 errors.append(f"{reply['content']['ename']}: {reply['content']['evalue']}")
-            elif kind in ("execute_reply", "kernel_info_reply") and reply.get("channel") == "shell":
-                if errors:
-                    raise HubError("; ".join(errors))
-                return result
+            elif kind == "status" and reply["content"]["execution_state"] == "idle":
+                idle = True
+            elif kind.endswith("_reply") and reply.get("channel") == "shell":
+                replied = True
+        if errors:
+            raise HubError("; ".join(errors))
+        return result
