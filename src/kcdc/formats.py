@@ -58,6 +58,10 @@ import pandas as pd
 
 __all__ = [
     "COLUMNS",
+    "GRANDE_COLUMNS",
+    "TUNKA_COLUMNS",
+    "COLUMN_TABLES",
+    "columns_for",
     "ARRAY_COLUMNS",
     "COMPONENTS",
     "FORMATS",
@@ -122,22 +126,104 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "Nmu_true": dict(unit="log10(number)", description="true truncated muon number (simulation)", range=(2.0, 8.0), component="simulation", log10=True),
 }
 
+def _col(unit, description, rng, component, log10=False):
+    return dict(unit=unit, description=description, range=rng, component=component, log10=log10)
+
+
+_GENERAL = {k: COLUMNS[k] for k in ("T", "P", "Gt", "Mt", "R", "Ev")}
+_TRUTH = {k: COLUMNS[k] for k in ("E_true", "A", "Z", "primary", "lnA", "Ze_true", "Az_true")}
+
+#: KASCADE-Grande (the KCDC "COMBINED" data shop): Grande reconstruction of the
+#: shower (core in the Grande frame, direction, charged-particle number Nch from
+#: the 37 Grande stations, total muon number Nmu from the KASCADE muon
+#: detectors) and the energy from Nch and Nmu (Apel et al., Astropart. Phys. 36
+#: (2012) 183; Haungs et al., EPJC 78 (2018) 741). Names follow those papers
+#: (KCDC's own Grande column list could not be consulted while writing this:
+#: check it before relying on the names); sizes as log10 like KASCADE's Ne, Nmu.
+GRANDE_COLUMNS: dict[str, dict[str, Any]] = {
+    "E": _col("log10(E/eV)", "reconstructed primary energy (from Nch and Nmu)", (15.0, 19.0), "grande", True),
+    "Xc": _col("m", "shower core x in the Grande frame", (-400.0, 400.0), "grande"),
+    "Yc": _col("m", "shower core y in the Grande frame", (-400.0, 400.0), "grande"),
+    "Ze": _col("deg", "zenith angle of the shower axis", (0.0, 60.0), "grande"),
+    "Az": _col("deg", "azimuth angle of the shower axis", (0.0, 360.0), "grande"),
+    "Nch": _col("log10(number)", "number of charged particles (Grande stations)", (4.0, 9.5), "grande", True),
+    "Nmu": _col("log10(number)", "total muon number (KASCADE muon detectors)", (3.0, 8.5), "grande", True),
+    **_GENERAL, **_TRUTH,
+    "E_true": _col("log10(E/eV)", "true primary energy (simulation)", (15.0, 19.0), "simulation", True),
+    "Xc_true": _col("m", "true core x (simulation)", (-400.0, 400.0), "simulation"),
+    "Yc_true": _col("m", "true core y (simulation)", (-400.0, 400.0), "simulation"),
+    "Nch_true": _col("log10(number)", "true charged-particle number at observation level (simulation)",
+                     (4.0, 9.5), "simulation", True),
+    "Nmu_true": _col("log10(number)", "true total muon number (simulation)", (3.0, 8.5), "simulation", True),
+}
+
+#: Tunka-133 (wide-angle Cherenkov light array): energy from the light density at
+#: 200 m, Q200, and Xmax from the steepness of the lateral distribution
+#: (Prosin et al., NIM A 756 (2014) 94; Budnev et al., Astropart. Phys. 117
+#: (2020) 102406). Tunka has no KCDC table of its own; names are ours.
+TUNKA_COLUMNS: dict[str, dict[str, Any]] = {
+    "E": _col("log10(E/eV)", "reconstructed primary energy (from Q200)", (15.0, 19.0), "tunka", True),
+    "Xc": _col("m", "shower core x in the array frame", (-600.0, 600.0), "tunka"),
+    "Yc": _col("m", "shower core y in the array frame", (-600.0, 600.0), "tunka"),
+    "Ze": _col("deg", "zenith angle of the shower axis", (0.0, 60.0), "tunka"),
+    "Az": _col("deg", "azimuth angle of the shower axis", (0.0, 360.0), "tunka"),
+    "Q200": _col("log10(photons/(cm^2 eV))", "Cherenkov light density at 200 m from the core (energy estimator)",
+                 (0.0, 5.0), "tunka", True),
+    "Steepness": _col("1", "LDF steepness P = Q(100)/Q(200) (estimator of the depth of maximum)", (1.0, 10.0),
+                      "tunka"),
+    "Xmax": _col("g/cm^2", "depth of shower maximum reconstructed from the LDF steepness", (300.0, 1000.0),
+                 "tunka"),
+    **{k: _GENERAL[k] for k in ("Gt", "Mt", "R", "Ev")}, **_TRUTH,
+    "E_true": _col("log10(E/eV)", "true primary energy (simulation)", (15.0, 19.0), "simulation", True),
+    "Xc_true": _col("m", "true core x (simulation)", (-600.0, 600.0), "simulation"),
+    "Yc_true": _col("m", "true core y (simulation)", (-600.0, 600.0), "simulation"),
+    "Xmax_true": _col("g/cm^2", "true depth of shower maximum (simulation)", (300.0, 1000.0), "simulation"),
+}
+
+#: Column tables by data-shop experiment (ids and the labels datashop.json uses).
+COLUMN_TABLES: dict[str, dict[str, dict[str, Any]]] = {
+    "kascade": COLUMNS, "kascade-grande": GRANDE_COLUMNS, "tunka133": TUNKA_COLUMNS,
+}
+_LABELS = {"KASCADE": "kascade", "KASCADE-Grande": "kascade-grande", "Tunka-133": "tunka133"}
+
+
+def columns_for(experiment: str | None) -> dict[str, dict[str, Any]]:
+    """The column table of an experiment (id such as ``tunka133`` or label such as
+    ``Tunka-133``); the KASCADE table when none is given."""
+    if not experiment:
+        return COLUMNS
+    key = _LABELS.get(experiment, experiment)
+    try:
+        return COLUMN_TABLES[key]
+    except KeyError:
+        raise ValueError(f"no column table for experiment {experiment!r}: use one of "
+                         f"{', '.join(COLUMN_TABLES)}") from None
+
+
 #: Per-station quantities (2-D: events x stations).
 ARRAY_COLUMNS = ("EDeposit", "MDeposit", "Arrival")
 
 #: ASCII component tables in the order of row_mapping.txt (KCDC order for the
-#: KASCADE data shop; "simulation" is ours for truth columns).
-COMPONENTS = ("general", "array", "simulation", "other")
+#: KASCADE data shop, then the Grande and Tunka tables; "simulation" is ours for truth columns).
+COMPONENTS = ("general", "array", "grande", "tunka", "simulation", "other")
 
 
 # --------------------------------------------------------------------------- helpers
-def _component(name: str) -> str:
-    return COLUMNS.get(name, {}).get("component", "other")
+def _component(name: str, table: Mapping[str, dict] = COLUMNS) -> str:
+    return table.get(name, {}).get("component", "other")
 
 
-def _meta_for(name: str) -> tuple[str, str]:
-    c = COLUMNS.get(name, {})
+def _meta_for(name: str, table: Mapping[str, dict] = COLUMNS) -> tuple[str, str]:
+    c = table.get(name, {})
     return c.get("unit", ""), c.get("description", "")
+
+
+def _table(metadata: Mapping[str, Any] | None) -> Mapping[str, dict]:
+    """Column table named by the data set's metadata (its ``experiment``)."""
+    experiment = (metadata or {}).get("experiment")
+    if experiment and _LABELS.get(experiment, experiment) not in COLUMN_TABLES:
+        return {}  # another experiment's data: no units rather than KASCADE's
+    return columns_for(experiment)
 
 
 def to_columns(data: Any, arrays: Mapping[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
@@ -228,6 +314,7 @@ def write_hdf5(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] 
     import h5py
 
     scalars, arr2, n = to_columns(df, arrays)
+    table = _table(metadata)
     path = Path(path)
     kw: dict[str, Any] = {}
     if compression:
@@ -251,17 +338,17 @@ def write_hdf5(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] 
                                       dtype=h5py.string_dtype("utf-8"), **(kw if n else {}))
             else:
                 ds = f.create_dataset(name, data=a, chunks=(min(max(n, 1), 65536),) if n else None, **(kw if n else {}))
-            unit, desc = _meta_for(name)
+            unit, desc = _meta_for(name, table)
             ds.attrs["unit"] = unit
             ds.attrs["description"] = desc
-            ds.attrs["component"] = _component(name)
+            ds.attrs["component"] = _component(name, table)
         for name, a in arr2.items():
             chunks = (min(max(n, 1), 1024), a.shape[1]) if n else None
             ds = f.create_dataset(name, data=a, chunks=chunks, **(kw if n else {}))
-            unit, desc = _meta_for(name)
+            unit, desc = _meta_for(name, table)
             ds.attrs["unit"] = unit
             ds.attrs["description"] = desc
-            ds.attrs["component"] = _component(name)
+            ds.attrs["component"] = _component(name, table)
             ds.attrs["dims"] = "event, station"
     return path
 
@@ -325,6 +412,7 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
     component, ``row_mapping.txt`` and ``info.txt``. Per-station arrays are refused
     (KCDC ships them only in HDF5 and ROOT)."""
     scalars, arr2, n = to_columns(df)
+    table = _table(metadata)
     if arr2:
         raise ValueError(
             f"ASCII cannot hold per-station arrays ({', '.join(arr2)}): choose the hdf5 or root format, "
@@ -333,7 +421,7 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
     directory.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[str]] = {}
     for name in scalars:
-        groups.setdefault(_component(name), []).append(name)
+        groups.setdefault(_component(name, table), []).append(name)
     tables = [c for c in COMPONENTS if c in groups]
     if not tables:
         tables = ["general"]
@@ -343,7 +431,7 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
         fmts = [_fmt(scalars[c]) for c in names]
         with open(directory / f"{comp}.txt", "w", encoding="utf-8", newline="\n") as fh:
             fh.write(f"# KCDC ASCII table '{comp}'\n")
-            fh.write("# units: " + " ".join(f"{c}[{_meta_for(c)[0] or '-'}]" for c in names) + "\n")
+            fh.write("# units: " + " ".join(f"{c}[{_meta_for(c, table)[0] or '-'}]" for c in names) + "\n")
             fh.write(" ".join(names) + "\n")
             cols = [scalars[c] for c in names]
             for i in range(n):
@@ -353,7 +441,7 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
         for i in range(n):
             fh.write(" ".join([str(i)] * len(tables)) + "\n")
     info = {"n_events": n, "tables": {c: groups[c] for c in tables},
-            "units": {c: _meta_for(c)[0] for c in scalars},
+            "units": {c: _meta_for(c, table)[0] for c in scalars},
             "dtypes": {c: ("string" if a.dtype == object else a.dtype.name) for c, a in scalars.items()}}
     if metadata:
         info["metadata"] = dict(metadata)
@@ -453,6 +541,7 @@ def write_root(df: Any, path: str | os.PathLike, *, arrays: Mapping[str, Any] | 
     import uproot
 
     scalars, arr2, n = to_columns(df, arrays)
+    table = _table(metadata)
     branches: dict[str, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
     for name, a in scalars.items():
@@ -473,7 +562,7 @@ def write_root(df: Any, path: str | os.PathLike, *, arrays: Mapping[str, Any] | 
         for name, cats in categories.items():
             f[f"categories_{name}"] = _dumps(cats)
         f["columns"] = _dumps(list(scalars) + list(arr2))
-        f["units"] = _dumps({c: _meta_for(c)[0] for c in list(scalars) + list(arr2)})
+        f["units"] = _dumps({c: _meta_for(c, table)[0] for c in list(scalars) + list(arr2)})
         if metadata:
             f["metadata"] = _dumps(dict(metadata))
     return path
@@ -593,12 +682,13 @@ def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
 def write_csv(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
     """Write scalar columns as CSV with ``#`` comment lines (units, metadata)."""
     scalars, arr2, n = to_columns(df)
+    table = _table(metadata)
     if arr2:
         raise ValueError(f"CSV cannot hold per-station arrays ({', '.join(arr2)}): choose hdf5, root or parquet")
     path = Path(path)
     frame = pd.DataFrame(scalars)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("# units: " + ",".join(f"{c}[{_meta_for(c)[0] or '-'}]" for c in scalars) + "\n")
+        fh.write("# units: " + ",".join(f"{c}[{_meta_for(c, table)[0] or '-'}]" for c in scalars) + "\n")
         if metadata:
             fh.write("# metadata: " + _dumps(dict(metadata)) + "\n")
         frame.to_csv(fh, index=False, float_format="%.17g", lineterminator="\n")

@@ -44,22 +44,25 @@ def _seed(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = _Parser(prog="showersim", description="Parametric KASCADE air-shower simulation in the KCDC layout "
+    p = _Parser(prog="showersim", description="Parametric KASCADE, KASCADE-Grande and Tunka-133 air-shower simulation in the KCDC layout "
                 "(all data it writes are SIMULATED).")
     p.add_argument("--version", action="version", version=f"showersim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("generate", help="generate one data set into OUT/<id>/")
-    g.add_argument("--experiment", required=True, help="kascade")
+    g.add_argument("--experiment", required=True, help="kascade, kascade-grande or tunka133")
     g.add_argument("--events", required=True, type=_positive_int, help="number of recorded events")
     g.add_argument("--seed", required=True, type=_seed)
     g.add_argument("--out", required=True, type=Path, help="data root; the set goes to OUT/<id>/")
     g.add_argument("--kind", default="measured-like", help="measured-like (default) or simulation")
     g.add_argument("--stations", action="store_true", help="add per-station EDeposit/MDeposit/Arrival")
     g.add_argument("--id", dest="dataset_id", default=None, help="data-set id (directory name)")
-    g.add_argument("--zenith-max", type=float, default=40.0, help="maximum zenith angle in degrees (default 40)")
-    g.add_argument("--emin", type=float, default=1e14, help="minimum primary energy in eV (default 1e14)")
-    g.add_argument("--emax", type=float, default=1e18, help="maximum primary energy in eV (default 1e18)")
+    g.add_argument("--zenith-max", type=float, default=None,
+                   help="maximum zenith angle in degrees (default: KASCADE and Grande 40, Tunka-133 45)")
+    g.add_argument("--emin", type=float, default=None,
+                   help="minimum primary energy in eV (default: KASCADE 1e14, Grande 5e15, Tunka-133 3.2e15)")
+    g.add_argument("--emax", type=float, default=None,
+                   help="maximum primary energy in eV (default: KASCADE 1e18, Grande 2e18, Tunka-133 3.2e18)")
     g.add_argument("--rows-per-part", type=_positive_int, default=None)
     g.add_argument("--quiet", action="store_true")
 
@@ -69,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, type=Path, help="output file (ASCII: a directory)")
     e.add_argument("--columns", default=None, help="comma-separated columns to export (default: all)")
 
-    b = sub.add_parser("bundle", help="write the default bundle (kascade, kascade-sim, kascade-stations)")
+    b = sub.add_parser("bundle", help="write the default bundle (KASCADE, KASCADE-Grande and Tunka-133 data shops)")
     b.add_argument("--out", required=True, type=Path, help="DATA_ROOT")
     b.add_argument("--seed", type=_seed, default=None)
     b.add_argument("--scale", type=float, default=1.0, help="fraction of the default event counts (0-1]")
@@ -85,10 +88,16 @@ def _generate(a) -> int:
         raise UsageError(f"unknown experiment '{a.experiment}': use --experiment {' or '.join(EXPERIMENTS)}")
     if a.kind not in KINDS:
         raise UsageError(f"unknown kind '{a.kind}': use --kind {' or '.join(KINDS)}")
-    if not 0 < a.zenith_max <= 60:
+    if a.zenith_max is not None and not 0 < a.zenith_max <= 60:
         raise UsageError(f"--zenith-max {a.zenith_max:g} out of range: use a value in (0, 60]")
-    if not 1e14 <= a.emin < a.emax <= 1e18:
-        raise UsageError(f"energy range {a.emin:g}-{a.emax:g} eV invalid: use 1e14 <= --emin < --emax <= 1e18")
+    from .experiment import get
+
+    lo, hi = get(a.experiment.lower()).energy_limits_ev
+    emin, emax = get(a.experiment.lower()).default_energy_ev
+    emin, emax = a.emin if a.emin is not None else emin, a.emax if a.emax is not None else emax
+    if not lo <= emin < emax <= hi:
+        raise UsageError(f"energy range {emin:g}-{emax:g} eV invalid for --experiment {a.experiment.lower()}: "
+                         f"use {lo:g} <= --emin < --emax <= {hi:g}")
     t = time.monotonic()
     path = generate_dataset(a.out, events=a.events, seed=a.seed, experiment=a.experiment.lower(), kind=a.kind,
                             stations=a.stations, dataset_id=a.dataset_id, zenith_max_deg=a.zenith_max,

@@ -200,9 +200,12 @@ def test_cli_generate_and_export(tmp_path):
 
 def test_bundle_small_scale(tmp_path):
     paths = build_bundle(tmp_path, seed=1, scale=0.002)
-    assert [p.name for p in paths] == ["kascade", "kascade-sim", "kascade-stations"]
+    assert [p.name for p in paths] == ["kascade", "kascade-sim", "kascade-stations", "kascade-grande",
+                                       "kascade-grande-sim", "tunka133", "tunka133-sim"]
     metas = [json.loads((p / "datashop.json").read_text()) for p in paths]
-    assert [m["events"] for m in metas] == [2000, 400, 40]
-    assert [m["kind"] for m in metas] == ["measured-like", "simulation", "simulation"]
+    assert [m["events"] for m in metas] == [6000, 400, 40, 2000, 400, 2000, 400]
+    assert [m["kind"] for m in metas] == ["measured-like", "simulation", "simulation"] + ["measured-like",
+                                                                                       "simulation"] * 2
+    assert [m["experiment"] for m in metas] == ["KASCADE"] * 3 + ["KASCADE-Grande"] * 2 + ["Tunka-133"] * 2
     assert metas[2]["per_station_arrays"] and not metas[0]["per_station_arrays"]
-    assert len({m["seed"] for m in metas}) == 3
+    assert len({m["seed"] for m in metas}) == 7
