@@ -117,18 +117,9 @@ class Grande(KarlsruheSite):
     def simulate(self, cfg, rng, prim):
         from scipy.special import ndtr
 
-        n = len(prim.lg_e)
-        g_fl = rng.standard_normal((2, n))
-        u_trig = rng.random(n)
         ft, grp, lg_e, core = prim.table, prim.grp, prim.lg_e, prim.core
-        sec = 1.0 / np.cos(prim.ze)
-        temp, pres, depth = self.site_depth(prim.t_rel, sec)
-        a = ft.a[grp].astype(float)
-        lg_a, ln_a = np.log10(a), np.log(a)
-        mu_e, mu_mu = physics.mean_sizes(lg_e, lg_a, depth)
-        s_e, s_mu = physics.fluctuation_widths(ln_a, lg_e)
-        lgne_t = mu_e + s_e * g_fl[0]
-        lgnmu_t = total_muons(mu_mu + s_mu * g_fl[1])
+        u_trig, _, temp, pres, ln_a, lgne_t, lgnmu_tr = self.true_sizes(rng, prim)
+        lgnmu_t = total_muons(lgnmu_tr)
         lgnch_t = np.log10(10.0**lgne_t + 10.0**lgnmu_t)
         idx = np.flatnonzero(u_trig < ndtr((lgnch_t - EFF_LGNCH50) / EFF_WIDTH))
         m = len(idx)

@@ -38,10 +38,20 @@ class KarlsruheSite(Experiment):
     def clock(self, t_live):
         return T0_UNIX + t_live, (RUN0 + np.floor(t_live / RUN_LENGTH_S)).astype(np.int32)
 
-    def site_depth(self, t_rel, sec):
-        """(temperature, pressure, slant depth g/cm^2) at live times t_rel, sec(zenith)."""
-        temp, pres = weather(T0_UNIX + t_rel)
-        return temp, pres, physics.X_VERTICAL * pres / physics.P_MEAN_HPA * sec
+    def true_sizes(self, rng, prim):
+        """Draw the fluctuations and the trigger numbers (in this order) and return
+        (u_trig, sec, temp, pres, ln_a, true lg Ne, true truncated lg Nmu) of all thrown showers."""
+        n = len(prim.lg_e)
+        g_fl = rng.standard_normal((2, n))
+        u_trig = rng.random(n)
+        sec = 1.0 / np.cos(prim.ze)
+        temp, pres = weather(T0_UNIX + prim.t_rel)
+        depth = physics.X_VERTICAL * pres / physics.P_MEAN_HPA * sec
+        a = prim.table.a[prim.grp].astype(float)
+        lg_a, ln_a = np.log10(a), np.log(a)
+        mu_e, mu_mu = physics.mean_sizes(prim.lg_e, lg_a, depth)
+        s_e, s_mu = physics.fluctuation_widths(ln_a, prim.lg_e)
+        return u_trig, sec, temp, pres, ln_a, mu_e + s_e * g_fl[0], mu_mu + s_mu * g_fl[1]
 
 
 class Kascade(KarlsruheSite):
@@ -73,18 +83,8 @@ class Kascade(KarlsruheSite):
         return rng.uniform(-layout.CORE_HALF_WIDTH_M, layout.CORE_HALF_WIDTH_M, (2, n))
 
     def simulate(self, cfg, rng, prim):
-        n = len(prim.lg_e)
-        g_fl = rng.standard_normal((2, n))
-        u_trig = rng.random(n)
         ft, grp, lg_e, core = prim.table, prim.grp, prim.lg_e, prim.core
-        sec = 1.0 / np.cos(prim.ze)
-        temp, pres, depth = self.site_depth(prim.t_rel, sec)
-        a = ft.a[grp].astype(float)
-        lg_a, ln_a = np.log10(a), np.log(a)
-        mu_e, mu_mu = physics.mean_sizes(lg_e, lg_a, depth)
-        s_e, s_mu = physics.fluctuation_widths(ln_a, lg_e)
-        lgne_t = mu_e + s_e * g_fl[0]
-        lgnmu_t = mu_mu + s_mu * g_fl[1]
+        u_trig, sec, temp, pres, ln_a, lgne_t, lgnmu_t = self.true_sizes(rng, prim)
         rec = u_trig < physics.efficiency(lgne_t)
 
         idx = np.flatnonzero(rec)
