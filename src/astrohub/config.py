@@ -6,11 +6,18 @@ it on the hub's ``c``. It reads nothing but ``settings`` and writes nothing but 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from traitlets.config import Config
 
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 HOME = "/home/jovyan"
+DATACENTRE_URL = "http://datacentre:10101"
+DATACENTRE_PREFIX = "/services/datacentre/"
+TEMPLATES = Path(__file__).parent / "templates"
+# The scope of the roster import's hub endpoint (astrohub.auth.RosterHandler).
+ACCOUNT_SCOPES = {"custom:astrohub:accounts": {"description": "create native accounts with one-time passwords, their hub users and groups"}}
 HUB_PORT = 8081
 PROXY_API_PORT = 8001
 SINGLEUSER_PORT = 8888
@@ -47,6 +54,9 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_authenticator(settings, c)
     _apply_spawner(settings, c, names)
     _apply_services(settings, c)
+    _apply_datacentre(settings, c)
+    _apply_login(settings, c)
+    _apply_courses(settings, c)
     return c
 
 
@@ -125,3 +135,119 @@ def _apply_services(settings: Settings, c: Config) -> None:
     c.JupyterHub.load_roles = [
         {"name": "ops", "description": "astrohub commands and health checks", "scopes": OPS_SCOPES, "services": ["ops"]},
     ]
+
+
+def _apply_login(settings: Settings, c: Config) -> None:
+    """Login page, OpenID Connect providers, course groups and roles, log redaction."""
+    from . import oidc  # oauthenticator is imported only where the hub runs
+
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {**c.JupyterHub.get("template_vars", {}), "login_providers": []}
+    # Every log line of the hub passes a filter that masks codes, states and tokens.
+    c.JupyterHub.logging_config = {
+        "filters": {"redact": {"()": "astrohub.redact.RedactSecrets"}},
+        "handlers": {"console": {"filters": ["redact"]}},
+    }
+    course_list = oidc.courses(settings)
+    c.JupyterHub.load_roles = list(c.JupyterHub.get("load_roles", [])) + oidc.course_roles(course_list)
+    # The roster import (`astrohub users import`) creates native accounts through
+    # the hub's API as the ops service, with a scope of its own.
+    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **ACCOUNT_SCOPES}
+    c.JupyterHub.load_roles.append({"name": "ops-accounts", "description": "roster import",
+                                    "scopes": list(ACCOUNT_SCOPES), "services": ["ops"]})
+    courses_by_name = {co.name: [co.teacher_group, co.student_group or ""] for co in course_list}
+    if settings.authenticator == "native":
+        c.AstroNativeAuthenticator.courses = courses_by_name
+        return
+    problems = oidc.missing_provider_settings(settings)
+    if not settings.crypt_key:
+        problems.append("the crypt key (docker secret astrohub_crypt_key) is missing: auth state keeps provider tokens encrypted with it")
+    if problems:
+        raise SettingsError(problems)
+    c.JupyterHub.authenticator_class = "astrohub.oidc.AstroMultiAuthenticator"
+    c.AstroMultiAuthenticator.authenticators = oidc.authenticator_entries(settings, course_list)
+    c.JupyterHub.template_vars["login_providers"] = [
+        {"key": p.key, "name": p.display_name} for p in oidc.providers(settings)]
+    c.Authenticator.enable_auth_state = True
+    c.Authenticator.manage_groups = True
+    c.Authenticator.refresh_pre_spawn = True
+    c.Authenticator.auth_refresh_age = settings.token_refresh_age
+    c.ProviderAuthenticator.refresh_margin = settings.token_refresh_margin
+
+
+# The `server` role's scopes (JupyterHub 6): what a server token holds by default.
+_SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server"]
+
+
+def _apply_courses(settings: Settings, c: Config) -> None:
+    """nbgrader: the exchange (ngshare behind astrohub's gate) and one formgrader per course.
+
+    Hub groups per course (filled by the login, see astrohub.oidc.course_groups):
+    ``formgrade-<course>`` (its teachers) and ``nbgrader-<course>`` (teachers and
+    students). The exchange enrols them from these groups; the role
+    ``nbgrader-<course>`` lets their servers' tokens reach the exchange, the role
+    ``formgrade-<course>`` lets the teachers open the course's formgrader.
+    """
+    from . import courses
+
+    ids = courses.course_ids(settings)
+    if not ids:
+        return
+    services = list(c.JupyterHub.services)
+
+    def service(name, port, **extra):
+        entry = {"name": name, "url": f"http://{'' if name == courses.EXCHANGE else 'formgrader-'}{name}:{port}", **extra}
+        token = courses.service_token(settings, name)
+        if token:
+            entry["api_token"] = token
+        return entry
+
+    services.append(service(courses.EXCHANGE, courses.EXCHANGE_PORT, display=False))
+    # The formgrader opens in its own tab from the hub's services menu (no framing).
+    services += [service(course, courses.FORMGRADER_PORT, display=True, oauth_no_confirm=True,
+                         oauth_client_allowed_scopes=[f"access:services!service={course}"])
+                 for course in ids]
+    c.JupyterHub.services = services
+
+    roles = list(c.JupyterHub.load_roles)
+    have = {r["name"] for r in roles}
+    # The gate reads the course groups to enrol their members.
+    roles.append({"name": "exchange", "description": "the exchange reads the course groups",
+                  "scopes": ["read:groups", "list:groups"], "services": [courses.EXCHANGE]})
+    exchange_scope = f"access:services!service={courses.EXCHANGE}"
+    for course in ids:
+        roles.append({"name": f"nbgrader-{course}", "description": f"members of {course} use the course exchange",
+                      "scopes": [exchange_scope], "groups": [f"nbgrader-{course}", f"formgrade-{course}"],
+                      "services": [course]})
+        if f"formgrade-{course}" not in have:  # astrohub.oidc.course_roles may have made it
+            roles.append({"name": f"formgrade-{course}", "description": f"teachers of {course}: its formgrader",
+                          "scopes": [f"access:services!service={course}"], "groups": [f"formgrade-{course}"]})
+    c.JupyterHub.load_roles = roles
+
+    # A server's token may reach the exchange; the hub grants it only where the
+    # user holds the scope (course members), so others' tokens are refused.
+    spawner = c.AstroSwarmSpawner
+    current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
+    spawner.server_token_scopes = list(dict.fromkeys([*current, exchange_scope]))
+    spawner.environment = {**spawner.get("environment", {}), "ASTROHUB_EXCHANGE_URL": courses.EXCHANGE_URL}
+
+
+def _apply_datacentre(settings: Settings, c: Config) -> None:
+    """The open-data service: a hub service in its own Swarm service (swarm/stack.yml)."""
+    service = {"name": "datacentre", "url": DATACENTRE_URL, "oauth_no_confirm": True, "display": True,
+               "info": {"description": "KCDC data requests"}}
+    if settings.datacentre_token:
+        service["api_token"] = settings.datacentre_token
+    c.JupyterHub.services.append(service)
+    access = "access:services!service=datacentre"
+    # Hub admins see every request; this scope lets an operator grant that to others.
+    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}),
+                                  "custom:datacentre:admin": {"description": "See and remove everybody's data requests."}}
+    # Every user may use the data service as themselves, in the browser and from
+    # notebooks: a server's token gets the scope because its user holds it.
+    c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", access]})
+    spawner = c.SwarmSpawner if settings.spawner == "stock" else c.AstroSwarmSpawner
+    current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
+    spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
+    # Notebooks reach the service directly on the user network (no proxy hop).
+    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{DATACENTRE_URL}{DATACENTRE_PREFIX}"}

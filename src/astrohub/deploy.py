@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import courses
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -28,6 +29,7 @@ GENERATED_SECRETS = {
     "crypt_key": lambda: pysecrets.token_hex(32),
     "admin_password": lambda: pysecrets.token_urlsafe(12),
     "ops_token": lambda: pysecrets.token_hex(32),
+    "datacentre_token": lambda: pysecrets.token_hex(32),
 }
 
 
@@ -113,11 +115,18 @@ class Stack:
             ASTROHUB_STACK_NAME=self.name,
             ASTROHUB_IMAGE_TAG=self.settings.image_tag,
             ASTROHUB_HTTP_PORT=str(self.settings.http_port),
+            ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )
+        files = ["-c", str(self.root / "swarm/stack.yml")]
+        # The courses' exchange and formgraders: a generated compose file beside stack.yml.
+        crypt_key = self.settings.crypt_key or self.secret_value("crypt_key")
+        overlay = courses.write_overlay(settings_mod.Settings({**self.settings, "crypt_key": crypt_key}), self.state_dir, docker)
+        if overlay:
+            files += ["-c", str(overlay)]
         result = subprocess.run(
-            ["docker", "stack", "deploy", "--prune", "-c", str(self.root / "swarm/stack.yml"), self.name],
+            ["docker", "stack", "deploy", "--prune", *files, self.name],
             env=env, capture_output=True, text=True,
         )
         if result.returncode != 0:

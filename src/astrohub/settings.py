@@ -132,6 +132,55 @@ class Setting:
         return getattr(self.parse, "kind", None) or _KINDS.get(self.parse, "text")
 
 
+def _optional_url(raw: str) -> str:
+    """An endpoint, kept exactly as given (some providers need the trailing slash)."""
+    if raw.strip():
+        _url(raw)
+    return raw.strip()
+
+
+_optional_url.kind = "URL or empty"
+
+_COURSE = re.compile(r"^([a-z0-9][a-z0-9_-]*):([^\s:,]+)(?::([^\s:,]+))?$")
+
+
+def _courses(raw: str) -> tuple[str, ...]:
+    """``course:teacher_group[:student_group]`` entries; checked here, read by astrohub.oidc."""
+    entries = _list(raw)
+    for entry in entries:
+        if not _COURSE.match(entry):
+            raise ValueError(
+                f"{entry!r} is not course:teacher_group[:student_group], "
+                "e.g. astro101:teachers-astro101 or astro101:teachers-astro101:students-astro101 "
+                "(course names: lower-case letters, digits, '-', '_')"
+            )
+    if len({e.split(":")[0] for e in entries}) != len(entries):
+        raise ValueError("each course may appear once")
+    return entries
+
+
+_courses.kind = "comma-separated course:teacher_group[:student_group]"
+
+
+def _provider_settings(key: str, display: str) -> tuple[Setting, ...]:
+    """The settings of one OpenID Connect provider (oauthenticator 17 has no discovery)."""
+    sec = "login providers"
+    up = key.upper()
+    return (
+        Setting(f"{key}_display_name", _str, display, f"Text of the {up} login button.", section=sec),
+        Setting(f"{key}_authorize_url", _optional_url, "", f"{up} authorization endpoint; the provider is offered when this and the client id are set.", section=sec),
+        Setting(f"{key}_token_url", _optional_url, "", f"{up} token endpoint.", section=sec),
+        Setting(f"{key}_userinfo_url", _optional_url, "", f"{up} userinfo endpoint.", section=sec),
+        Setting(f"{key}_client_id", _str, "", f"Client id of the hub registered at {up}; the redirect URI to register is `<public_url>/hub/{key}/oauth_callback`.", section=sec),
+        Setting(f"{key}_client_secret", _str, None, f"Client secret of the hub at {up} (docker secret `astrohub_{key}_client_secret`).", secret=True, section=sec),
+        Setting(f"{key}_scopes", _list, ("openid", "profile", "email", "groups"), f"Scopes the hub asks {up} for; the groups claim must be released by one of them.", section=sec),
+        Setting(f"{key}_username_claim", _str, "preferred_username", f"Userinfo claim that names the user (prefixed `{key}-` in the hub, so providers cannot collide).", section=sec),
+        Setting(f"{key}_groups_claim", _str, "groups", f"Userinfo claim that lists the user's {up} groups; they become hub groups at every login.", section=sec),
+        Setting(f"{key}_allowed_groups", _list, ("students", "teachers"), f"{up} groups whose members may log in (the courses' groups and the admin groups may, too).", section=sec),
+        Setting(f"{key}_admin_groups", _list, ("hub-admins",), f"{up} groups whose members are hub admins.", section=sec),
+    )
+
+
 VERSION = "0.1.0"
 
 SCHEMA: tuple[Setting, ...] = (
@@ -147,6 +196,11 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("admin_users", _list, ("admin",), "Users who are hub admins. With `native`, the first of them is created at first start.", section="login"),
     Setting("admin_password", _str, None, "Password of the first admin (native login). Generated at first `make up` and kept as a docker secret.", secret=True, section="login"),
     Setting("allow_signup", _bool, True, "Native login: let people sign up; an admin must still authorise each new account.", section="login"),
+    Setting("courses", _courses, (), "Courses and who teaches them: `course:teacher_group[:student_group]`, comma-separated (e.g. `astro101:teachers-astro101:students-astro101`). Teachers get the hub groups `formgrade-<course>` and `nbgrader-<course>`, students `nbgrader-<course>`; read it with `astrohub.oidc.course_teachers(settings)`.", section="login"),
+    Setting("token_refresh_age", _int_at_least(0), 300, "OpenID Connect: seconds between checks of a user's provider tokens; an access token that expires within `token_refresh_margin` is renewed with the refresh token (0: check only before a server starts).", section="login"),
+    Setting("token_refresh_margin", _int_at_least(0), 120, "OpenID Connect: renew an access token this many seconds before it expires.", section="login"),
+    *_provider_settings("kcdc", "KCDC account"),
+    *_provider_settings("gradlci", "GRADLCI account"),
     # -- user servers
     Setting("singleuser_image", _str, "", "Image of the user servers; empty means astrohub/singleuser:<image_tag>.", section="servers"),
     Setting("mem_limit", _memory, "2G", "Memory limit of one user server.", section="servers"),
@@ -159,7 +213,10 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("cookie_secret", _str, None, "Hub cookie secret (hex). Generated at first start as a docker secret.", secret=True, section="secrets"),
     Setting("proxy_token", _str, None, "Token between hub and proxy. Generated at first start as a docker secret.", secret=True, section="secrets"),
     Setting("crypt_key", _str, None, "Key that encrypts auth state (hex, 32 bytes). Generated at first start as a docker secret.", secret=True, section="secrets"),
+    Setting("datacentre_token", _str, None, "API token of the `datacentre` service (the KCDC data-request API). Generated at first start.", secret=True, section="secrets"),
     Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
+    # -- courses (nbgrader): the courses themselves are the `courses` setting above
+    Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
 )
 
 _BY_NAME = {s.name: s for s in SCHEMA}

@@ -67,3 +67,13 @@ def test_the_stock_spawner_baseline_is_dockerspawner_itself():
     assert c.JupyterHub.spawner_class == "dockerspawner.SwarmSpawner"
     assert c.SwarmSpawner.extra_endpoint_spec == {"mode": "dnsrr"}
     assert "volumes" not in c.SwarmSpawner
+
+
+def test_notebooks_may_use_the_data_service_as_their_user():
+    c = configured()
+    access = "access:services!service=datacentre"
+    (user_role,) = [r for r in c.JupyterHub.load_roles if r["name"] == "user"]
+    assert access in user_role["scopes"] and "self" in user_role["scopes"]
+    assert access in c.AstroSwarmSpawner.server_token_scopes
+    assert c.AstroSwarmSpawner.environment["KCDC_URL"] == "http://datacentre:10101/services/datacentre/"
+    assert "datacentre" in [s["name"] for s in c.JupyterHub.services]
