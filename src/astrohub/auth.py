@@ -15,6 +15,7 @@ import bcrypt
 from jupyterhub import orm
 from jupyterhub.apihandlers.base import APIHandler
 from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 from traitlets import Dict, Unicode
@@ -56,7 +57,26 @@ class AstroNativeAuthenticator(NativeAuthenticator):
         return course_groups(groups, course_list)
 
     def get_handlers(self, app):
-        return super().get_handlers(app) + [(r"/api/astrohub/accounts", AccountsHandler)]
+        handlers = [(path, LoginHandler if handler is NativeLoginHandler else handler)
+                    for path, handler in super().get_handlers(app)]
+        return handlers + [(r"/api/astrohub/accounts", AccountsHandler)]
+
+
+class _NoTimer:
+    def timer(self, name):
+        return self
+
+    def start(self):
+        return self
+
+    def stop(self, send=True):
+        pass
+
+
+class LoginHandler(NativeLoginHandler):
+    # nativeauthenticator 1.3.0 times logins with `self.statsd`, which JupyterHub 6
+    # removed: without this every native login fails with a server error.
+    statsd = _NoTimer()
 
 
 class AccountsHandler(APIHandler):

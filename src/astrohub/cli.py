@@ -4,6 +4,7 @@
     astrohub down          remove the stack (user homes, hub database and secrets stay)
     astrohub status        the stack's services and the hub's answer
     astrohub settings-doc  write docs/configuration.md from the settings schema
+    astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import images, settings
+from . import images, roster, settings
 from .deploy import DeployError, Stack
 
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("settings-doc", help="write the configuration reference")
     doc.add_argument("--output", default="docs/configuration.md")
     doc.set_defaults(func=cmd_settings_doc)
+    roster.add_parser(sub)  # astrohub users import ROSTER.csv
     return parser
 
 
