@@ -3,9 +3,9 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 EXTRAS := hub,sim,datacentre,singleuser,test
 
-.PHONY: setup host venv images up down status test test-unit test-e2e bench lock docs
+.PHONY: setup host venv images oidc-node up down status test test-unit test-e2e bench lock docs
 
-setup: host venv images
+setup: host venv images oidc-node
 
 host:
 	sh swarm/setup-host.sh
@@ -17,6 +17,12 @@ $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q -c requirements/lock.txt -e ".[$(EXTRAS)]"
 	touch $@
+
+# The npm oidc-provider the login tests run as their second provider, as pinned.
+OIDC_NODE := tests/support/oidc/node
+oidc-node: $(OIDC_NODE)/node_modules/.package-lock.json
+$(OIDC_NODE)/node_modules/.package-lock.json: $(OIDC_NODE)/package-lock.json
+	cd $(OIDC_NODE) && npm ci --no-audit --no-fund
 
 images: host venv
 	$(PYTHON) -c "from pathlib import Path; from astrohub import images, settings; images.build(Path('.'), settings.load(secrets_dir='/nonexistent').image_tag)"

@@ -3,6 +3,7 @@
 # Idempotent: a second run checks and returns in seconds.
 #   - Debian packages: docker.io (engine), debootstrap (the offline base image),
 #     node-configurable-http-proxy (tests run a real hub outside Docker),
+#     npm (installs the login tests' second OpenID Connect provider),
 #     chromium (browser tests), postgresql (the datacentre's production database)
 #   - a running dockerd (systemd where there is one, else in the background)
 #   - a single-node Swarm
@@ -14,6 +15,8 @@ need=""
 for pkg in docker.io debootstrap node-configurable-http-proxy chromium postgresql; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
+# a node from elsewhere (e.g. NodeSource's nodejs) brings its own npm
+command -v npm >/dev/null 2>&1 || need="$need npm"
 if [ -n "$need" ]; then
     [ "$(id -u)" = 0 ] || { echo "setup-host: installing$need needs root (run with sudo)" >&2; exit 1; }
     echo "installing Debian packages:$need"
