@@ -50,6 +50,9 @@ def test_native_login_lands_in_jupyterlab(browser, stack):
     # the hub spawns the server (a Swarm service), then JupyterLab loads
     page.wait_for_url(f"**/user/{admin}/lab**", timeout=240_000)
     page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+    # the home with the masterclass library, as the student sees it
+    page.wait_for_selector(".jp-DirListing-item[title*='masterclasses'], .jp-DirListing-item:has-text('masterclasses')",
+                           timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "login-native-jupyterlab.png"))
     assert "JupyterLab" in page.title()
     page.close()

@@ -75,7 +75,11 @@ def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
         })
         hub.extra_config += [
             "from astrohub import config as astro_config, settings as astro_settings",
-            "astro_config._apply_login(astro_settings.load(secrets_dir='/nonexistent'), c)",
+            # only the hub's settings: a test run may have other ASTROHUB_* variables (e2e)
+            "import os",
+            "_known = {s.env for s in astro_settings.SCHEMA}",
+            "_env = {k: v for k, v in os.environ.items() if k in _known}",
+            "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
             f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
             # the tests run as root; the real servers are containers (jovyan)
             "c.Spawner.args = ['--allow-root']",
