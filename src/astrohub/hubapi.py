@@ -88,7 +88,13 @@ class HubClient:
         headers = kwargs.pop("headers", {})
         if token:
             headers["Authorization"] = f"token {token}"
-        return self.session.request(method, f"{self.url}/user/{name}{path}", headers=headers, **kwargs)
+        return self.session.request(method, f"{self.url}{self._prefix(name)}{path}", headers=headers, **kwargs)
+
+    @staticmethod
+    def _prefix(name: str) -> str:
+        """URL prefix of a user's server, or of a hub service given as ``services/<name>``
+        (a course formgrader is a Jupyter server too)."""
+        return f"/{name}" if name.startswith("services/") else f"/user/{name}"
 
     def execute(self, name: str, code: str, token: str | None = None, timeout: float = 120) -> tuple[str, float, float]:
         """Start a kernel, run ``code``; return (text result, kernel start s, execution s)."""
@@ -105,7 +111,7 @@ class HubClient:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
-        ws_url = self.url.replace("http", "ws", 1) + f"/user/{name}/api/kernels/{kernel}/channels"
+        ws_url = self.url.replace("http", "ws", 1) + f"{self._prefix(name)}/api/kernels/{kernel}/channels"
         conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
         try:
             # kernel_info answers once the kernel is up: that is "kernel started".

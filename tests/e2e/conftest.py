@@ -28,6 +28,8 @@ E2E_ENV = {
     "ASTROHUB_PUBLIC_URL": f"http://127.0.0.1:{E2E_PORT}",
     # Small servers: the e2e suite runs on 2 cores.
     "ASTROHUB_MEM_LIMIT": "1G",
+    # Two courses (tests/e2e/test_courses*.py): the exchange and one formgrader each.
+    "ASTROHUB_COURSES": "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201:students-astro201",
 }
 
 

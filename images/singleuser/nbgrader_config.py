@@ -1,0 +1,5 @@
+# nbgrader in every astrohub server: the course exchange is ngshare behind the
+# hub-authenticated gate (see astrohub.nbgrader_exchange).
+from astrohub.nbgrader_exchange import configure
+
+configure(get_config())  # noqa: F821 (provided by traitlets when nbgrader loads this file)

@@ -1,0 +1,73 @@
+"""nbgrader's exchange inside a user's server and a course formgrader.
+
+Loaded by /etc/jupyter/nbgrader_config.py of the singleuser and formgrader images.
+The exchange is ngshare behind astrohub's gate (``astrohub.exchange_gate``),
+reached over the stack's network at ``$ASTROHUB_EXCHANGE_URL``. Who submits or
+fetches feedback is decided by the exchange from this server's hub token; the
+name nbgrader puts into its requests is asked from the hub too, not taken from
+``$JUPYTERHUB_USER``, which a student can change in a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+DEFAULT_URL = "http://ngshare:10101/services/ngshare"
+
+
+def hub_identity(timeout: float = 10) -> str | None:
+    """The hub's name for this server's token (a user, or a formgrader service)."""
+    api, token = os.environ.get("JUPYTERHUB_API_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not (api and token):
+        return None
+    req = urllib.request.Request(api.rstrip("/") + "/user", headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())["name"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class HideHiddenTestTracebacks(Preprocessor):
+    """Feedback: a failing cell with hidden tests shows only the error's name.
+
+    ClearHiddenTests removes the hidden lines from the cell's source, but the
+    traceback of a failed hidden assertion quotes the line (and the reference
+    value it compares with); here it becomes one line without them.
+    """
+
+    enabled = Bool(True)  # nbconvert runs only enabled preprocessors
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if cell.cell_type != "code" or "BEGIN HIDDEN TESTS" not in cell.source:
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["evalue"] = "a test of this cell failed (hidden tests are not shown)"
+                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out['evalue']}"]
+        return nb, resources
+
+
+def configure(c, url: str | None = None) -> None:
+    """Point nbgrader's exchange at ngshare and take the user's name from the hub."""
+    name = hub_identity()
+    # ngshare_exchange reads $JUPYTERHUB_USER or $USER when imported; a formgrader
+    # service has neither.
+    os.environ.setdefault("USER", name or "jovyan")
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+    from ngshare_exchange import configureExchange
+    from ngshare_exchange.exchange import Exchange
+
+    configureExchange(c, url or os.environ.get("ASTROHUB_EXCHANGE_URL", DEFAULT_URL))
+    if name:
+        Exchange.username = name
+    # Hidden tests stay out of the feedback a student gets back.
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                        HideHiddenTestTracebacks, ClearHiddenTests]

@@ -1,0 +1,319 @@
+"""Teaching with nbgrader on the real stack: release, fetch, submit, grade, feedback.
+
+A teacher of astro101 works in the course's formgrader (a hub service with the
+course volume), two students of astro101 in their own servers, a student of
+astro201 beside them. Everything runs through their servers' kernels, as they
+would type it; what must be refused is tried and expected to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import pytest
+import requests
+
+from astrohub.hubapi import HubError
+
+COURSE, OTHER = "astro101", "astro201"
+TEACHER, RIGHT, WRONG, OUTSIDER = "tina", "sam", "sue", "otto"
+ASSIGNMENT = "01-energy"
+FORMGRADER = f"services/{COURSE}"
+EXCHANGE = "/services/ngshare"
+
+# What a student types into the answer cells (grade ids of source/01-energy/energy.ipynb).
+RIGHT_ANSWERS = {
+    "lg-energy": "def lg_energy(lg_ne, lg_nmu, zenith_deg):\n"
+                 "    return 0.313 * lg_ne + 0.666 * lg_nmu + 1.24 / np.cos(np.radians(zenith_deg)) + 0.580 + 9",
+    "n-above-pev": "n_above_pev = int((lg_energy(events.Ne, events.Nmu, events.Ze) > 15).sum())",
+    "why-cos": "Inclined showers cross more air, so more electrons are absorbed before reaching the ground.",
+}
+# The classic slip: lg(E/GeV) instead of lg(E/eV); both autograded answers fail.
+WRONG_ANSWERS = {**RIGHT_ANSWERS, "lg-energy": RIGHT_ANSWERS["lg-energy"].replace(" + 9", "")}
+
+SHELL = textwrap.dedent("""
+    import subprocess
+    def sh(cmd):
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+        print("rc=%d" % r.returncode)
+        print(r.stdout[-4000:] + r.stderr[-4000:])
+""")
+
+
+def run(hub, who, code, token=None, timeout=300) -> str:
+    out, _, _ = hub.execute(who, SHELL + textwrap.dedent(code), token=token, timeout=timeout)
+    return out
+
+
+def nbgrader(hub, who, args, token=None) -> str:
+    out = run(hub, who, f"sh({('nbgrader ' + args)!r})", token=token)
+    return out
+
+
+def ok(out: str) -> str:
+    assert "rc=0" in out, out
+    return out
+
+
+def answer(hub, student, answers):
+    """Fill in the answer cells of the fetched notebook, as the student would in Lab."""
+    ok(run(hub, student, f"""
+        import nbformat
+        path = "{ASSIGNMENT}/energy.ipynb"
+        nb = nbformat.read(path, 4)
+        answers = {answers!r}
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {{}}).get("grade_id")
+            if gid in answers:
+                cell.source = answers[gid]
+        nbformat.write(nb, path)
+        print("rc=0")
+    """))
+
+
+@pytest.fixture(scope="module")
+def course(hub):
+    for user in (TEACHER, RIGHT, WRONG, OUTSIDER):
+        hub.create_user(user)
+    members = {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, RIGHT, WRONG],
+               f"nbgrader-{OTHER}": [OUTSIDER]}
+    for group, users in members.items():
+        r = hub.api("POST", f"/groups/{group}")
+        assert r.status_code in (201, 409), r.text
+        r = hub.api("POST", f"/groups/{group}/users", json={"users": users})
+        assert r.status_code == 200, r.text
+    # Servers start after the groups: their tokens get the exchange scope from the course roles.
+    for user in (RIGHT, WRONG, OUTSIDER):
+        hub.start(user)
+        # A home kept from an earlier run (the e2e wipe can miss volumes still in use) starts empty of the course.
+        hub.execute(user, f"import shutil; shutil.rmtree('{ASSIGNMENT}', ignore_errors=True)")
+    teacher = hub.user_token(TEACHER, note="teacher in the formgrader")
+    deadline = time.monotonic() + 180
+    while True:
+        r = hub.server("GET", FORMGRADER, "/api/status", token=teacher)
+        if r.status_code == 200:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the formgrader of {COURSE} did not answer: {r.status_code} {r.text[:300]}")
+        time.sleep(2)
+    # The course starts empty: a course volume of an earlier run can outlive the
+    # e2e wipe (volumes still in use are not removed).
+    hub.execute(FORMGRADER, "import shutil\nfor d in ('release', 'submitted', 'autograded', 'feedback'):\n"
+                            "    shutil.rmtree(d, ignore_errors=True)\nimport os\n"
+                            "os.path.exists('gradebook.db') and os.remove('gradebook.db')", token=teacher)
+    return {"teacher": teacher}
+
+
+def test_the_teacher_generates_and_releases_an_assignment(hub, course):
+    out = nbgrader(hub, FORMGRADER, f"generate_assignment {ASSIGNMENT} --force", token=course["teacher"])
+    ok(out)
+    out = ok(nbgrader(hub, FORMGRADER, f"release_assignment {ASSIGNMENT} --force", token=course["teacher"]))
+    listed = ok(nbgrader(hub, FORMGRADER, "list", token=course["teacher"]))
+    assert f"{COURSE} {ASSIGNMENT}" in listed, listed
+
+
+@pytest.mark.browser
+def test_a_students_assignment_list_in_a_browser_shows_the_assignment(hub, course, stack):
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    token = hub.user_token(WRONG, note="browser")
+    shots = Path(__file__).resolve().parents[2] / "test-artifacts"
+    shots.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            context = browser.new_context(extra_http_headers={"Authorization": f"token {token}"},
+                                          viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto(f"{stack.local_url}/user/{WRONG}/lab", wait_until="domcontentloaded", timeout=120_000)
+            page.get_by_role("menuitem", name="Nbgrader").click(timeout=120_000)
+            page.get_by_text("Assignment List").click()
+            listing = page.locator(".jp-NbgraderAssignmentList, #released_assignments_list, .list_container").first
+            page.get_by_text(ASSIGNMENT).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(shots / "courses-assignment-list.png"))
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    assert ASSIGNMENT in text and COURSE in text
+    assert listing is not None
+
+
+def test_two_students_fetch_answer_and_submit(hub, course):
+    for student, answers in ((RIGHT, RIGHT_ANSWERS), (WRONG, WRONG_ANSWERS)):
+        ok(nbgrader(hub, student, f"fetch_assignment {ASSIGNMENT} --course {COURSE}"))
+        answer(hub, student, answers)
+        ok(nbgrader(hub, student, f"submit {ASSIGNMENT} --course {COURSE}"))
+
+
+def test_the_teacher_collects_autogrades_and_returns_feedback(hub, course):
+    t = course["teacher"]
+    t0 = time.monotonic()
+    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT}", token=t))
+    t1 = time.monotonic()
+    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT}", token=t))
+    t2 = time.monotonic()
+    print(f"\ncollect of 2 submissions: {t1 - t0:.1f} s, autograde: {t2 - t1:.1f} s (incl. kernel round trips)")
+    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT}", token=t))
+    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT}", token=t))
+    scores = run(hub, FORMGRADER, f"""
+        import json
+        from nbgrader.api import Gradebook
+        with Gradebook("sqlite:///gradebook.db") as gb:
+            print(json.dumps({{s: gb.find_submission("{ASSIGNMENT}", s).score for s in ("{RIGHT}", "{WRONG}")}}))
+    """, token=t)
+    # 3 autograded points; the 2 manual points wait for the teacher.
+    assert json.loads(scores.strip().splitlines()[-1]) == {RIGHT: 3.0, WRONG: 0.0}
+
+
+def feedback_html(hub, student) -> str:
+    out = run(hub, student, f"""
+        import glob
+        files = sorted(glob.glob("{ASSIGNMENT}/feedback/*/energy.html"))
+        print(open(files[-1]).read() if files else "NO FEEDBACK")
+    """)
+    return out
+
+
+@pytest.mark.parametrize("student,score", [(RIGHT, "3.0 / 5.0"), (WRONG, "0.0 / 5.0")])
+def test_students_fetch_their_feedback_with_the_right_score_and_no_hidden_tests(hub, course, student, score):
+    ok(nbgrader(hub, student, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
+    html = feedback_html(hub, student)
+    assert f"Score: {score}" in html, html[:500]
+    # Neither the hidden lines nor a failed hidden assertion's traceback reach the student.
+    assert "BEGIN HIDDEN TESTS" not in html and "_ref" not in html
+
+
+# -- refusals ------------------------------------------------------------------
+
+def exchange_call(hub, student, method, path) -> int:
+    """Call the exchange from the student's kernel with the server's own token; the status."""
+    out = run(hub, student, f"""
+        import os, requests
+        r = requests.request({method!r}, os.environ["ASTROHUB_EXCHANGE_URL"] + {path!r},
+                             headers={{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}}, timeout=30)
+        print("status", r.status_code)
+    """)
+    return int(out.split("status")[-1].split()[0])
+
+
+def test_a_student_cannot_open_the_formgrader(hub, course):
+    token = hub.user_token(RIGHT, note="all of sam's scopes")
+    for path in ("/lab", "/formgrader", "/api/contents/source", "/api/kernels", "/api/status"):
+        r = hub.server("GET", FORMGRADER, path, token=token, allow_redirects=False)
+        assert r.status_code == 403, (path, r.status_code)
+    assert hub.server("GET", FORMGRADER, "/formgrader", token=course["teacher"]).status_code == 200
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", f"/submission/{COURSE}/{ASSIGNMENT}/{WRONG}"),       # download sue's submission
+    ("GET", f"/submissions/{COURSE}/{ASSIGNMENT}/{WRONG}"),      # list sue's submissions
+    ("GET", f"/submissions/{COURSE}/{ASSIGNMENT}"),              # list everyone's
+    ("GET", f"/feedback/{COURSE}/{ASSIGNMENT}/{WRONG}?timestamp=2000-01-01%2000:00:00.000000%20UTC"),
+    ("GET", f"/students/{COURSE}"),                              # the roster
+    ("DELETE", f"/assignment/{COURSE}/{ASSIGNMENT}"),            # withdraw the release
+])
+def test_a_student_cannot_reach_another_students_work(hub, course, method, path):
+    assert exchange_call(hub, RIGHT, method, path) == 403
+
+
+def test_a_changed_jupyterhub_user_does_not_fetch_another_students_feedback(hub, course):
+    out = run(hub, RIGHT, f"""
+        import os, shutil
+        shutil.rmtree("{ASSIGNMENT}/feedback", ignore_errors=True)
+        os.environ["JUPYTERHUB_USER"] = "{WRONG}"
+        sh("nbgrader fetch_feedback {ASSIGNMENT} --course {COURSE}")
+    """)
+    html = feedback_html(hub, RIGHT)
+    assert "Score: 0.0 / 5.0" not in html, out
+    assert "Score: 3.0 / 5.0" in html, out
+
+
+def test_a_student_of_another_course_cannot_fetch_the_assignment(hub, course):
+    out = nbgrader(hub, OUTSIDER, f"fetch_assignment {ASSIGNMENT} --course {COURSE}")
+    # ngshare-exchange logs the refusal but exits 0: what counts is that nothing arrived.
+    assert "Permission denied" in out, out
+    assert "False" in run(hub, OUTSIDER, f"import os; print(os.path.exists('{ASSIGNMENT}'))")
+    assert exchange_call(hub, OUTSIDER, "GET", f"/assignment/{COURSE}/{ASSIGNMENT}") == 403
+    listed = nbgrader(hub, OUTSIDER, "list")
+    assert ASSIGNMENT not in listed
+
+
+def test_a_student_cannot_read_the_hidden_tests(hub, course):
+    released = run(hub, RIGHT, f"""
+        print(open("{ASSIGNMENT}/energy.ipynb").read())
+    """)
+    assert "assert" in released and "BEGIN HIDDEN TESTS" not in released and "_ref" not in released
+    # No copy of the course sources (here: a line of a hidden test) anywhere in a student's container ...
+    found = run(hub, RIGHT, """
+        sh("grep -rls '_got - _ref' /opt /home /srv /tmp /etc /usr/local 2>/dev/null | head -5; true")
+    """)
+    assert found.strip() == "rc=0", found
+    # ... nor through the exchange (sources are never uploaded) or the formgrader's files.
+    assert exchange_call(hub, RIGHT, "GET", f"/assignment/{COURSE}/source") == 404
+    token = hub.user_token(RIGHT, note="contents")
+    r = hub.server("GET", FORMGRADER, f"/api/contents/source/{ASSIGNMENT}/energy.ipynb", token=token)
+    assert r.status_code == 403
+
+
+# -- the exchange's own weak spots, closed by the gate ---------------------------
+
+def test_the_exchange_refuses_requests_without_a_token_with_403(hub, course, stack):
+    for method, path in (("POST", f"/submission/{COURSE}/{ASSIGNMENT}"),
+                         ("GET", f"/feedback/{COURSE}/{ASSIGNMENT}/{RIGHT}"), ("GET", "/courses")):
+        r = requests.request(method, f"{stack.local_url}{EXCHANGE}{path}", timeout=30)
+        assert r.status_code == 403, (path, r.status_code, r.text[:200])
+        assert "token" in r.json()["message"]
+
+
+def test_the_exchange_refuses_a_students_token_without_the_exchange_scope(hub, course, stack):
+    narrow = hub.user_token(RIGHT, scopes=["read:users:name!user"], note="narrow")
+    r = requests.get(f"{stack.local_url}{EXCHANGE}/courses", headers={"Authorization": f"token {narrow}"}, timeout=30)
+    assert r.status_code == 403 and "access:services!service=ngshare" in r.json()["message"]
+    full = hub.user_token(RIGHT, note="full")
+    r = requests.get(f"{stack.local_url}{EXCHANGE}/courses", headers={"Authorization": f"token {full}"}, timeout=30)
+    assert r.status_code == 200 and r.json()["courses"] == [COURSE]
+
+
+def test_the_exchange_refuses_an_oversized_upload_with_413(hub, course, stack):
+    token = hub.user_token(RIGHT, note="upload")
+    limit = int(stack.settings.exchange_max_upload_mb * 1024 * 1024)
+    r = requests.post(f"{stack.local_url}{EXCHANGE}/submission/{COURSE}/{ASSIGNMENT}",
+                      headers={"Authorization": f"token {token}"}, data=b"x" * (limit + 1), timeout=120)
+    assert r.status_code == 413 and "limit" in r.json()["message"]
+
+
+def test_a_student_outside_every_course_gets_no_exchange_scope(hub, course, stack):
+    hub.create_user("walter")
+    token = hub.user_token("walter", note="no course")
+    r = requests.get(f"{stack.local_url}{EXCHANGE}/courses", headers={"Authorization": f"token {token}"}, timeout=30)
+    assert r.status_code == 403
+
+
+def test_enrolment_follows_the_course_group(hub, course, stack):
+    """A student added to the course group lists the assignment at once; removed, is refused."""
+    hub.create_user("nina")
+    group = f"nbgrader-{COURSE}"
+    assert hub.api("POST", f"/groups/{group}/users", json={"users": ["nina"]}).status_code == 200
+    token = hub.user_token("nina", note="enrolment")
+    url = f"{stack.local_url}{EXCHANGE}/assignments/{COURSE}"
+    time.sleep(6)  # the gate re-reads the groups when its copy is older than 5 s
+    r = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=30)
+    assert r.status_code == 200 and ASSIGNMENT in r.json()["assignments"]
+    assert hub.api("DELETE", f"/groups/{group}/users", json={"users": ["nina"]}).status_code == 200
+    time.sleep(6)
+    r = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=30)
+    assert r.status_code == 403
+
+
+def test_teardown_servers(hub, course):
+    for user in (RIGHT, WRONG, OUTSIDER):
+        try:
+            hub.stop(user)
+        except HubError:
+            pass

@@ -1,0 +1,84 @@
+"""Courses: hub services, roles and server tokens from the settings; the stack overlay."""
+
+import json
+
+import pytest
+from traitlets.config import Config
+
+from astrohub import courses
+from astrohub.config import apply
+from astrohub.settings import SettingsError, load
+
+KEY = "ab" * 32
+COURSES = "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201"
+
+
+def settings(**env):
+    environ = {f"ASTROHUB_{k.upper()}": v for k, v in env.items()}
+    return load(environ, secrets_dir="/nonexistent")
+
+
+def configured(**env):
+    return apply(settings(**env), Config())
+
+
+def test_without_courses_there_is_no_exchange_and_no_formgrader():
+    c = configured()
+    assert [s["name"] for s in c.JupyterHub.services] == ["ops"]
+    assert courses.stack_overlay(settings()) == {}
+
+
+def test_each_course_is_a_formgrader_service_and_all_share_one_exchange():
+    c = configured(courses=COURSES, crypt_key=KEY)
+    by_name = {s["name"]: s for s in c.JupyterHub.services}
+    assert by_name["ngshare"]["url"] == "http://ngshare:10101"
+    assert by_name["astro101"]["url"] == "http://formgrader-astro101:8888"
+    assert by_name["astro201"]["url"] == "http://formgrader-astro201:8888"
+    # Tokens differ per service and are what the overlay's secrets will hold.
+    tokens = {n: s["api_token"] for n, s in by_name.items() if n != "ops"}
+    assert len(set(tokens.values())) == 3
+    assert tokens["astro101"] == courses.service_token(settings(crypt_key=KEY), "astro101")
+
+
+def test_roles_follow_the_course_groups():
+    c = configured(courses=COURSES, crypt_key=KEY)
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["nbgrader-astro101"]["scopes"] == ["access:services!service=ngshare"]
+    assert roles["nbgrader-astro101"]["groups"] == ["nbgrader-astro101", "formgrade-astro101"]
+    assert roles["nbgrader-astro101"]["services"] == ["astro101"]
+    # Only the course's teachers reach its formgrader.
+    assert "access:services!service=astro101" in roles["formgrade-astro101"]["scopes"]
+    assert roles["formgrade-astro101"]["groups"] == ["formgrade-astro101"]
+    assert not any("service=astro101" in s for s in roles["nbgrader-astro201"]["scopes"] + roles["formgrade-astro201"]["scopes"])
+    assert roles["exchange"]["services"] == ["ngshare"] and "read:groups" in roles["exchange"]["scopes"]
+
+
+def test_server_tokens_may_reach_the_exchange_and_keep_the_default_scopes():
+    s = configured(courses=COURSES).AstroSwarmSpawner
+    assert s.server_token_scopes == ["users:activity!user", "access:servers!server", "access:services!service=ngshare"]
+    assert s.environment["ASTROHUB_EXCHANGE_URL"] == "http://ngshare:10101/services/ngshare"
+
+
+def test_a_course_may_not_take_a_service_name():
+    with pytest.raises(ValueError, match="rename the course"):
+        configured(courses="ngshare:teachers")
+
+
+def test_a_malformed_courses_setting_says_what_to_write():
+    with pytest.raises(SettingsError, match="course:teacher_group"):
+        settings(courses="astro 101")
+
+
+def test_the_overlay_runs_the_exchange_and_one_formgrader_per_course_on_their_volumes():
+    overlay = courses.stack_overlay(settings(courses=COURSES, stack_name="s1", exchange_max_upload_mb="5"))
+    svc = overlay["services"]
+    assert set(svc) == {"ngshare", "formgrader-astro101", "formgrader-astro201"}
+    assert svc["ngshare"]["environment"]["EXCHANGE_COURSES"] == "astro101,astro201"
+    assert svc["ngshare"]["environment"]["EXCHANGE_MAX_UPLOAD_MB"] == "5.0"
+    fg = svc["formgrader-astro101"]
+    assert fg["volumes"] == ["course-astro101:/home/jovyan"]
+    assert fg["environment"]["JUPYTERHUB_SERVICE_PREFIX"] == "/services/astro101/"
+    assert json.loads(fg["environment"]["JUPYTERHUB_OAUTH_ACCESS_SCOPES"]) == ["access:services!service=astro101"]
+    assert overlay["secrets"]["astro101_token"] == {"external": True, "name": "s1_service_astro101_token"}
+    assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in svc.values())
+
