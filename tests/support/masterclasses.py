@@ -1,0 +1,114 @@
+"""Run the masterclass notebooks against a real datacentre behind a real hub.
+
+Shared by tests/integration/test_masterclasses.py and benchmarks/masterclasses.py:
+
+    with MasterclassStack(tmp) as ms:           # bundle, datacentre, hub, one student
+        nb, seconds = ms.run(path_to_notebook)  # executed in a fresh kernel, cwd = its folder
+
+The data root is the real showersim bundle (``build_bundle``), generated once into
+``ASTROHUB_BUNDLE_CACHE`` (default ``~/.cache/astrohub/bundle-<seed>``) and reused.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .datacentre import DatacentreProcess
+from .hub import HubProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "masterclasses"
+STUDENT = "ada"
+
+
+def masterclass_notebooks() -> list[Path]:
+    """The masterclasses NN-name/*.ipynb with NN >= 01 (00-welcome has no data step)."""
+    return sorted(p for p in LIBRARY.glob("[0-9][0-9]-*/*.ipynb")
+                  if not p.parent.name.startswith("00-") and ".updated" not in p.name)
+
+
+def bundle_root() -> Path:
+    """The real data bundle, generated once (about 10-20 s) and cached between runs."""
+    from showersim.dataset import BUNDLE, BUNDLE_SEED, build_bundle
+
+    root = Path(os.environ.get("ASTROHUB_BUNDLE_CACHE") or Path.home() / ".cache" / "astrohub" / f"bundle-{BUNDLE_SEED}")
+    stamp = root / ".complete"
+    if not stamp.exists() or any(not (root / b[0] / "datashop.json").exists() for b in BUNDLE):
+        root.mkdir(parents=True, exist_ok=True)
+        for child in root.iterdir():  # a half-written bundle from an interrupted run
+            if child.is_dir():
+                import shutil
+
+                shutil.rmtree(child)
+        build_bundle(root)
+        stamp.write_text("ok\n")
+    return root
+
+
+def passed_checks(nb) -> tuple[list[str], list[str]]:
+    """(passed, failed) result-check lines printed by kcdc.masterclass.check."""
+    from kcdc.masterclass import FAILED, PASSED
+
+    passed, failed = [], []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            for line in text.splitlines():
+                if line.startswith(PASSED):
+                    passed.append(line)
+                elif line.startswith(FAILED):
+                    failed.append(line)
+    return passed, failed
+
+
+class MasterclassStack:
+    """A hub with the datacentre serving the real bundle, and one student's token."""
+
+    def __init__(self, workdir: str | os.PathLike, data_root: str | os.PathLike | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.data_root = Path(data_root) if data_root else bundle_root()
+        self.dc = DatacentreProcess(self.workdir / "datacentre", data_root=self.data_root)
+        self.hub = HubProcess(self.workdir / "hub", services=[self.dc.service_entry()], roles=[
+            {"name": "user", "scopes": ["self", "access:services!service=datacentre"]}])
+        self.env: dict[str, str] = {}
+
+    def __enter__(self) -> "MasterclassStack":
+        try:
+            self.dc.start(self.hub)
+            self.hub.start()
+            self.hub.create_user(STUDENT)
+            # what the spawner gives a notebook: the server token, the data service's URL
+            self.env = {"JUPYTERHUB_API_TOKEN": self.hub.create_token(STUDENT), "KCDC_URL": self.dc.url,
+                        "KCDC_CACHE_DIR": str(self.workdir / "kcdc-cache"), "JUPYTERHUB_USER": STUDENT}
+        except Exception:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.dc.stop()
+        self.hub.stop()
+
+    def logs(self) -> list[tuple[str, str]]:
+        return [("JupyterHub", self.hub.log()), ("datacentre", self.dc.log())]
+
+    def run(self, notebook: Path, timeout: int = 300):
+        """Execute a notebook top to bottom in a fresh kernel; return (notebook, seconds)."""
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.read(notebook, as_version=4)
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)  # the kernel inherits the environment of its launcher
+        try:
+            t0 = time.perf_counter()
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(notebook.parent)}}).execute()
+            return nb, time.perf_counter() - t0
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
