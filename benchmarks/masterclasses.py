@@ -20,13 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.masterclasses import MasterclassStack, masterclass_notebooks, passed_checks  # noqa: E402
 
 
+# the kernel's peak resident memory (Linux reports ru_maxrss in KiB): the notebooks must fit a 2 GB container
+PEAK_RSS = "import resource; print('peak kernel memory: %.0f MiB' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))"
+
+
 def result_lines(nb) -> list[str]:
     """The 'your result' and 'published' lines printed by kcdc.masterclass.check."""
     out = []
     for cell in nb.cells:
         for o in cell.get("outputs", []):
             out += [line.strip() for line in o.get("text", "").splitlines()
-                    if line.strip().startswith(("your result", "published:"))]
+                    if line.strip().startswith(("your result", "published:", "peak kernel memory"))]
     return out
 
 
@@ -40,7 +44,7 @@ def main() -> int:
         for path in masterclass_notebooks():
             times, verdict = [], ""
             for i in range(args.repeat):
-                nb, seconds = ms.run(path)
+                nb, seconds = ms.run(path, after=PEAK_RSS)
                 times.append(seconds)
                 total[i] += seconds
                 passed, failed = passed_checks(nb)

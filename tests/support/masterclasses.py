@@ -93,12 +93,15 @@ class MasterclassStack:
     def logs(self) -> list[tuple[str, str]]:
         return [("JupyterHub", self.hub.log()), ("datacentre", self.dc.log())]
 
-    def run(self, notebook: Path, timeout: int = 300):
-        """Execute a notebook top to bottom in a fresh kernel; return (notebook, seconds)."""
+    def run(self, notebook: Path, timeout: int = 300, after: str | None = None):
+        """Execute a notebook top to bottom in a fresh kernel; return (notebook, seconds).
+        ``after``: code run as one more cell at the end (e.g. to read the kernel's peak memory)."""
         import nbformat
         from nbclient import NotebookClient
 
         nb = nbformat.read(notebook, as_version=4)
+        if after:
+            nb.cells.append(nbformat.v4.new_code_cell(after))
         saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)  # the kernel inherits the environment of its launcher
         try:
