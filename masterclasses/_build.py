@@ -504,7 +504,7 @@ mc.check("median lg Ne (your NKG fit) minus KCDC lg Ne", float(np.median(diff)),
 """),
         md("""
 ## Exercises
-1. Subtract the muons: stations in the outer clusters also measure muons (`MDeposit`). Does the agreement improve?
+1. Your ages come out larger (flatter) than KCDC's: muons, spread much wider than electrons, also hit the e/gamma detectors. Subtract them using the muon detectors (`MDeposit`, outer clusters). Does the agreement improve?
 2. Plot the fitted age against the zenith angle. Are inclined showers older? Why?
 3. Fix s = 1 and fit only lg Ne. How much does the result change?
 """),
@@ -673,8 +673,10 @@ def profile(k):
 
 scan = np.linspace(knee - 0.2, knee + 0.2, 21)
 dnll = np.array([profile(k) for k in scan])
-inside = scan[dnll < 0.5]
-knee_err = (inside.max() - inside.min()) / 2
+lowest = int(np.argmin(dnll))   # where the rise reaches 0.5 on each side (interpolated)
+left = np.interp(0.5, dnll[:lowest + 1][::-1], scan[:lowest + 1][::-1])
+right = np.interp(0.5, dnll[lowest:], scan[lowest:])
+knee_err = (right - left) / 2
 print(f"knee = {knee:.3f} +- {knee_err:.3f}")
 
 def show_profile(knee_guess=round(knee, 2)):
@@ -976,9 +978,11 @@ takes it from shower simulations). The fraction limit is N<sub>90</sub> / (effic
         code("""
 CUT, EFFICIENCY = 4.0, 0.5
 n_candidates = int((pull_data < -CUT).sum())
-expected_nuclei = float((pull_sim < -CUT).mean() * len(data))
+n_sim_below = int((pull_sim < -CUT).sum())
+expected_nuclei = n_sim_below / len(sim) * len(data)
 limit = mc.poisson_upper_limit(n_candidates) / (EFFICIENCY * len(data))
-print(f"{n_candidates} candidates; nuclei alone would give about {expected_nuclei:.1f}")
+print(f"{n_candidates} candidates; nuclei alone would give about {expected_nuclei:.0f} "
+      f"(from only {n_sim_below} simulated showers below the cut: a rough estimate, hence no subtraction)")
 print(f"90 % C.L. upper limit on the gamma fraction above 1 PeV: {limit:.1e}")
 """),
         md("""
@@ -1083,6 +1087,8 @@ mc.check("flux ratio Tunka-133 / KASCADE-Grande at 20-100 PeV", float(ratios.mea
 def write(outdir: Path = HERE) -> list[Path]:
     written = []
     for name, cells in NOTEBOOKS.items():
+        for i, cell in enumerate(cells):  # stable ids: rebuilding changes only what was edited
+            cell["id"] = f"cell-{i:02d}"
         nb = nbformat.v4.new_notebook(cells=cells, metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"}})

@@ -3,6 +3,7 @@
     astrohub up            build what is missing, deploy the stack, print where to log in
     astrohub down          remove the stack (user homes, hub database and secrets stay)
     astrohub status        the stack's services and the hub's answer
+    astrohub health        run a notebook as a temporary user: does the live hub work?
     astrohub settings-doc  write docs/configuration.md from the settings schema
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from . import images, roster, settings
-from .deploy import DeployError, Stack
+from .deploy import DeployError, Stack, docker
 
 
 def _root() -> Path:
@@ -62,6 +64,29 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_health(args) -> int:
+    from . import health
+    from .hubapi import HubClient
+
+    stack = _stack()
+    token = stack.secret_value("ops_token")
+    if not token:
+        raise DeployError(f"no ops token in {stack.state_dir}: run on the machine that ran `astrohub up`")
+    hub = HubClient(stack.local_url, token, timeout=60)
+    volume = stack.settings.home_volume.replace("{stack}", stack.name)
+
+    def remove_home(user: str) -> None:
+        # Swarm removes the stopped container a moment after the service: retry.
+        name = volume.replace("{username}", user)
+        for _ in range(60):
+            if docker("volume", "rm", "-f", name, check=False).returncode == 0:
+                return
+            time.sleep(0.5)
+        docker("volume", "rm", "-f", name)
+
+    return 0 if health.check(hub, remove_home) else 1
+
+
 def cmd_settings_doc(args) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="services and tasks of the stack")
     status.add_argument("--logs", action="store_true")
     status.set_defaults(func=cmd_status)
+    sub.add_parser("health", help="run a notebook as a temporary user on the live hub").set_defaults(func=cmd_health)
     doc = sub.add_parser("settings-doc", help="write the configuration reference")
     doc.add_argument("--output", default="docs/configuration.md")
     doc.set_defaults(func=cmd_settings_doc)

@@ -55,6 +55,7 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_spawner(settings, c, names)
     _apply_services(settings, c)
     _apply_datacentre(settings, c)
+    _apply_operations(settings, c)
     _apply_login(settings, c)
     _apply_courses(settings, c)
     return c
@@ -125,6 +126,8 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     # default would restart it behind the hub's back.
     s.extra_task_spec = {"restart_policy": {"Condition": "none"}}
     s.docker_threads = settings.docker_threads
+    s.teacher_mem_limit = settings.teacher_mem_limit
+    s.teacher_cpu_limit = settings.teacher_cpu_limit
 
 
 def _apply_services(settings: Settings, c: Config) -> None:
@@ -251,3 +254,26 @@ def _apply_datacentre(settings: Settings, c: Config) -> None:
     spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
     # Notebooks reach the service directly on the user network (no proxy hop).
     spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{DATACENTRE_URL}{DATACENTRE_PREFIX}"}
+
+
+def _apply_operations(settings: Settings, c: Config) -> None:
+    """The idle culler, the proxy's routes checked often, metrics for admins."""
+    # Reading the proxy's routes also restores lost ones (a restarted proxy).
+    c.JupyterHub.last_activity_interval = settings.route_check_interval
+    # /hub/metrics needs read:metrics (admins and the ops service have it).
+    c.JupyterHub.authenticate_prometheus = True
+    if not settings.cull_idle_timeout:
+        return
+    c.JupyterHub.services.append({
+        "name": "idle-culler",
+        "command": ["python", "-m", "jupyterhub_idle_culler",
+                    f"--timeout={settings.cull_idle_timeout}", f"--cull-every={settings.cull_every}",
+                    # Users stay: only their servers stop, homes are volumes.
+                    "--remove-named-servers=False", "--cull-users=False"],
+    })
+    # Least privilege: see users and activity, stop servers; nothing else.
+    c.JupyterHub.load_roles.append({
+        "name": "idle-culler", "description": "stops idle servers",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    })

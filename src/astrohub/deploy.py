@@ -33,6 +33,12 @@ GENERATED_SECRETS = {
 }
 
 
+# Secrets the operator provides (ASTROHUB_<NAME> or ASTROHUB_<NAME>_FILE when
+# running `astrohub up`); an empty one means "not configured". Docker secrets
+# cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
+PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
+
+
 class DeployError(RuntimeError):
     pass
 
@@ -91,6 +97,11 @@ class Stack:
             path = self.state_dir / name
             path.write_text(value + "\n")
             os.chmod(path, 0o600)
+        for name in PROVIDED_SECRETS:
+            docker_name = f"{self.name}_{name}"
+            if docker_name not in existing:
+                # Docker refuses empty secrets: a lone newline reads as empty.
+                docker("secret", "create", docker_name, "-", input=(self.settings[name] or "") + "\n")
 
     # -- settings passed to the hub -------------------------------------------
     def write_env_file(self) -> Path:

@@ -20,6 +20,10 @@ class HubError(RuntimeError):
     pass
 
 
+class KernelDied(HubError):
+    """The kernel died while running code (e.g. killed for using too much memory)."""
+
+
 @dataclass
 class HubClient:
     url: str  # e.g. http://127.0.0.1:8000 (the proxy)
@@ -143,6 +147,8 @@ class HubClient:
             if raw is None:
                 raise HubError("kernel websocket closed")
             reply = json.loads(raw)
+            if reply["msg_type"] == "status" and reply["content"]["execution_state"] in ("restarting", "dead"):
+                raise KernelDied(f"the kernel died while running {msg_type} ({reply['content']['execution_state']})")
             if reply.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind = reply["msg_type"]

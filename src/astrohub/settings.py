@@ -207,6 +207,11 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("cpu_limit", _positive_float, 1.0, "CPU limit of one user server (cores).", section="servers"),
     Setting("home_volume", _str, "{stack}-home-{username}", "Name of each user's home volume; `{stack}` and `{username}` are filled in. Survives server restarts and image upgrades.", section="servers"),
     Setting("start_timeout", _int_at_least(10), 300, "Seconds a server may take to start before the hub gives up.", section="servers"),
+    Setting("teacher_mem_limit", _memory, "4G", "Memory limit of the server of a teacher (a member of a course's `formgrade-<course>` group) or an admin.", section="servers"),
+    Setting("teacher_cpu_limit", _positive_float, 2.0, "CPU limit of a teacher's or an admin's server (cores).", section="servers"),
+    Setting("cull_idle_timeout", _int_at_least(0), 3600, "Seconds without activity after which a server is stopped (its home stays); 0 never stops idle servers.", section="operations"),
+    Setting("cull_every", _int_at_least(5), 300, "Seconds between two passes of the idle culler.", section="operations"),
+    Setting("route_check_interval", _int_at_least(5), 30, "Seconds between the hub's checks of the proxy's routes: after a proxy restart, routes are back within this time.", section="operations"),
     Setting("spawner", _str, "astrohub", "Spawner of user servers: `astrohub` (this project's) or `stock` (dockerspawner's SwarmSpawner, no home volume; for benchmarks only).", choices=("astrohub", "stock"), section="servers"),
     Setting("docker_threads", _int_at_least(1), 16, "Docker API calls the hub makes at once (stock dockerspawner: 1, which serialises every user's start).", section="servers"),
     # -- secrets the stack generates at first start
@@ -220,6 +225,23 @@ SCHEMA: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SCHEMA}
+
+# Variables with the same prefix that are not settings of the hub: read by the
+# `astrohub` command, the stack file, the containers or the tests. Listed so that
+# a typo in a real setting is still caught.
+OTHER_VARIABLES = {
+    "ASTROHUB_STATE_DIR": "`astrohub`: where the admin password and ops token are kept (default `.astrohub/` in the checkout)",
+    "ASTROHUB_ADVERTISE_ADDR": "`astrohub up`: the address a new Swarm advertises (default 127.0.0.1)",
+    "ASTROHUB_DOCKER_BUILD_CLIENT": "`astrohub up`: the docker client for BuildKit builds (default: one with buildx, else Debian's /usr/bin/docker)",
+    "ASTROHUB_ENV_FILE": "swarm/stack.yml: the hub's settings file, written by `astrohub up`",
+    "ASTROHUB_CONFIG_HASH": "swarm/stack.yml: names the hub's config after its content, set by `astrohub up`",
+    "ASTROHUB_EXCHANGE_URL": "user servers: the nbgrader exchange, set by the spawner",
+    "ASTROHUB_COURSE": "formgrader containers: their course",
+    "ASTROHUB_E2E_STACK": "tests: stack name of the end-to-end tests (default astrohub-e2e)",
+    "ASTROHUB_E2E_PORT": "tests: port of the end-to-end stack (default 18000)",
+    "ASTROHUB_E2E_KEEP": "tests: keep the end-to-end stack afterwards, to look at it",
+    "ASTROHUB_BUNDLE_CACHE": "tests: folder that keeps the generated data bundle between runs",
+}
 
 
 class Settings(Mapping[str, Any]):
@@ -268,7 +290,8 @@ def load(environ: Mapping[str, str] | None = None, secrets_dir: str | Path = SEC
     """Read and validate all settings; raise SettingsError naming every bad one."""
     environ = os.environ if environ is None else environ
     secrets_dir = Path(secrets_dir)
-    unknown = [k for k in environ if k.startswith(PREFIX) and k.removesuffix("_FILE")[len(PREFIX):].lower() not in _BY_NAME]
+    unknown = [k for k in environ if k.startswith(PREFIX) and k not in OTHER_VARIABLES
+               and k.removesuffix("_FILE")[len(PREFIX):].lower() not in _BY_NAME]
     problems = [f"{k} is not a setting; see docs/configuration.md for the list" for k in sorted(unknown)]
     values: dict[str, Any] = {}
     for s in SCHEMA:
@@ -311,4 +334,8 @@ def reference_markdown() -> str:
             default = "(generated)" if s.secret else ", ".join(s.default) if isinstance(s.default, tuple) else s.default
             lines.append(f"| `{s.env}` | {s.kind} | `{default}` | {s.doc} |")
         lines.append("")
+    lines += ["## not settings of the hub", "", "Variables with the same prefix used elsewhere:", "",
+              "| variable | used by |", "|---|---|"]
+    lines += [f"| `{name}` | {use} |" for name, use in OTHER_VARIABLES.items()]
+    lines.append("")
     return "\n".join(lines)

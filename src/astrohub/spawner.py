@@ -17,7 +17,7 @@ from pprint import pformat
 from docker.errors import NotFound
 from docker.types import Mount
 from dockerspawner import SwarmSpawner
-from traitlets import Float, Integer
+from traitlets import Float, Integer, Unicode
 
 # Task states after which a task's container is gone.
 _ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
@@ -33,7 +33,25 @@ class AstroSwarmSpawner(SwarmSpawner):
         0.25, config=True, help="Seconds between checks of a starting task's state."
     )
 
+    teacher_mem_limit = Unicode("", config=True, help="Memory limit of teachers' and admins' servers.")
+    teacher_cpu_limit = Float(0.0, config=True, help="CPU limit of teachers' and admins' servers.")
+
     _shared_executor: ThreadPoolExecutor | None = None
+
+    def is_teacher(self) -> bool:
+        """Admins and members of a course's formgrade-<course> group."""
+        return bool(self.user.admin) or any(g.name.startswith("formgrade-") for g in self.user.groups)
+
+    async def start(self):
+        # Limits per role, decided at each start: group membership can change
+        # while this spawner object lives on in the hub.
+        if not hasattr(self, "_student_limits"):
+            self._student_limits = (self.mem_limit, self.cpu_limit)
+        self.mem_limit, self.cpu_limit = self._student_limits
+        if self.is_teacher():
+            self.mem_limit = self.teacher_mem_limit or self.mem_limit
+            self.cpu_limit = self.teacher_cpu_limit or self.cpu_limit
+        return await super().start()
 
     @property
     def executor(self):
