@@ -127,6 +127,7 @@ class Stack:
             ASTROHUB_IMAGE_TAG=self.settings.image_tag,
             ASTROHUB_HTTP_PORT=str(self.settings.http_port),
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
+            ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )

@@ -83,3 +83,11 @@ def test_removing_and_redeploying_the_stack_keeps_the_home(hub, stack):
     hub.start(USER)
     assert get_file(hub, "results.txt") == "knee at 10^15.6 eV"
     hub.stop(USER)
+
+
+def test_the_user_image_is_kept_on_every_node(stack):
+    nodes = docker("node", "ls", "-q").stdout.split()
+    tasks = docker("service", "ps", "-q", "--filter", "desired-state=running", f"{stack.name}_prepull").stdout.split()
+    assert len(tasks) == len(nodes)
+    image = docker("service", "inspect", f"{stack.name}_prepull", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}").stdout
+    assert image.startswith(stack.settings.image)
