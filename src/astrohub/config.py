@@ -15,6 +15,7 @@ from .settings import Settings, SettingsError
 HOME = "/home/jovyan"
 DATACENTRE_URL = "http://datacentre:10101"
 DATACENTRE_PREFIX = "/services/datacentre/"
+DASHBOARDS_URL = "http://dashboards:8866"
 TEMPLATES = Path(__file__).parent / "templates"
 # The scope of the roster import's hub endpoint (astrohub.auth.RosterHandler).
 ACCOUNT_SCOPES = {"custom:astrohub:accounts": {"description": "create native accounts with one-time passwords, their hub users and groups"}}
@@ -55,6 +56,7 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_spawner(settings, c, names)
     _apply_services(settings, c)
     _apply_datacentre(settings, c)
+    _apply_dashboards(settings, c)
     _apply_operations(settings, c)
     _apply_login(settings, c)
     _apply_courses(settings, c)
@@ -254,6 +256,21 @@ def _apply_datacentre(settings: Settings, c: Config) -> None:
     spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
     # Notebooks reach the service directly on the user network (no proxy hop).
     spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{DATACENTRE_URL}{DATACENTRE_PREFIX}"}
+
+
+def _apply_dashboards(settings: Settings, c: Config) -> None:
+    """The public dashboards: standalone Voila in its own Swarm service (src/dashboards).
+
+    A service with a ``url`` gets the proxy route /services/dashboards/; Voila answers
+    there without the hub's login. Its token only reads the datacentre, where its
+    requests are owned as ``service/dashboards``."""
+    service = {"name": "dashboards", "url": DASHBOARDS_URL, "display": True,
+               "info": {"description": "public cosmic-ray dashboards, no login"}}
+    if settings.dashboards_token:
+        service["api_token"] = settings.dashboards_token
+    c.JupyterHub.services.append(service)
+    c.JupyterHub.load_roles.append({"name": "dashboards-reader", "description": "the dashboards read open data",
+                                    "scopes": ["access:services!service=datacentre"], "services": ["dashboards"]})
 
 
 def _apply_operations(settings: Settings, c: Config) -> None:

@@ -30,6 +30,7 @@ GENERATED_SECRETS = {
     "admin_password": lambda: pysecrets.token_urlsafe(12),
     "ops_token": lambda: pysecrets.token_hex(32),
     "datacentre_token": lambda: pysecrets.token_hex(32),
+    "dashboards_token": lambda: pysecrets.token_hex(32),
 }
 
 

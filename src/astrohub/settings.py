@@ -219,6 +219,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("proxy_token", _str, None, "Token between hub and proxy. Generated at first start as a docker secret.", secret=True, section="secrets"),
     Setting("crypt_key", _str, None, "Key that encrypts auth state (hex, 32 bytes). Generated at first start as a docker secret.", secret=True, section="secrets"),
     Setting("datacentre_token", _str, None, "API token of the `datacentre` service (the KCDC data-request API). Generated at first start.", secret=True, section="secrets"),
+    Setting("dashboards_token", _str, None, "API token of the `dashboards` service (public Voila dashboards; it may only read the datacentre). Generated at first start.", secret=True, section="secrets"),
     Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
     # -- courses (nbgrader): the courses themselves are the `courses` setting above
     Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
