@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from astrohub import images, settings  # noqa: E402
-from astrohub.deploy import Stack, docker  # noqa: E402
+from astrohub.deploy import Stack  # noqa: E402
 from astrohub.hubapi import HubClient  # noqa: E402
 
 STACK = "astrohub-bench"
@@ -46,6 +46,7 @@ def deploy(spawner: str) -> tuple[Stack, HubClient]:
     }
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     stack.remove()
+    stack.forget()  # a bench stack starts empty, with fresh secrets
     stack.ensure_secrets()
     stack.deploy()
     stack.wait_until_ready()
@@ -109,9 +110,9 @@ def main() -> int:
                 for error in summary["errors"][:3]:
                     print(f"          {error}")
     finally:
-        Stack(ROOT, settings.load({"ASTROHUB_STACK_NAME": STACK}, secrets_dir="/nonexistent")).remove()
-        for volume in docker("volume", "ls", "-q", "--filter", f"name={STACK}-home-bench").stdout.split():
-            docker("volume", "rm", "-f", volume, check=False)
+        bench = Stack(ROOT, settings.load({"ASTROHUB_STACK_NAME": STACK}, secrets_dir="/nonexistent"))
+        bench.remove()
+        bench.forget()
 
     single = table.get(("astrohub", 1), {}).get("ready")
     print(f"\nSpawn benchmark, {cores} cores, image astrohub/singleuser:{settings.VERSION}")

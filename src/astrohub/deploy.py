@@ -196,3 +196,22 @@ class Stack:
                 return
             time.sleep(1)
         raise DeployError(f"stack {self.name} still has containers or networks after {timeout:.0f} s")
+
+    def forget(self, timeout: float = 60) -> None:
+        """After remove(): delete the stack's volumes (homes, databases) and secrets too.
+
+        For test and benchmark stacks only: this is everything users made.
+        """
+        # Swarm removes a service's stopped containers a little after the service:
+        # a volume can be "in use" for some seconds after the stack is gone.
+        deadline = time.monotonic() + timeout
+        while True:
+            names = [v for v in docker("volume", "ls", "-q", "--filter", f"name={self.name}").stdout.split()
+                     if v.startswith(self.name)]
+            left = [v for v in names if docker("volume", "rm", "-f", v, check=False).returncode != 0]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
+            if secret.startswith(f"{self.name}_"):
+                docker("secret", "rm", secret, check=False)

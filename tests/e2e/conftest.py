@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -57,19 +56,7 @@ def pytest_runtest_makereport(item, call):
 def wipe(stack: Stack) -> None:
     """Remove everything of a previous e2e run: stack, user servers, homes, secrets."""
     stack.remove()
-    # Swarm removes a service's stopped containers a little after the service:
-    # a volume can be "in use" for some seconds after the stack is gone.
-    deadline = time.monotonic() + 60
-    while True:
-        names = [v for v in docker("volume", "ls", "-q", "--filter", f"name={stack.name}").stdout.split()
-                 if v.startswith(stack.name)]
-        left = [v for v in names if docker("volume", "rm", "-f", v, check=False).returncode != 0]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
-        if secret.startswith(f"{stack.name}_"):
-            docker("secret", "rm", secret, check=False)
+    stack.forget()
 
 
 @pytest.fixture(scope="session")
