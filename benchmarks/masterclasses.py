@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.masterclasses import MasterclassStack, masterclass_notebooks, passed_checks  # noqa: E402
+from tests.support.masterclasses import MasterclassStack, masterclass_notebooks, passed_checks, slowest_cell  # noqa: E402
 
 
 # the kernel's peak resident memory (Linux reports ru_maxrss in KiB): the notebooks must fit a 2 GB container
@@ -51,6 +51,7 @@ def main() -> int:
                 verdict = "FAILED" if failed else ("passed" if passed else "no check")
             print(f"{path.parent.name:38s} " + " ".join(f"{t:9.1f}" for t in times) + f"  {verdict}", flush=True)
             print("    " + "; ".join(result_lines(nb)), flush=True)
+            print("    slowest cell of the last run: %.1f s (%s)" % slowest_cell(nb), flush=True)
         print(f"{'total':38s} " + " ".join(f"{t:9.1f}" for t in total))
     return 0
 

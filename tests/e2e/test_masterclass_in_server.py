@@ -26,7 +26,7 @@ for name in {names!r}:
     t0 = time.perf_counter()
     error = None
     try:
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={{"metadata": {{"path": str(path.parent)}}}}).execute()
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={{"metadata": {{"path": str(path.parent)}}}}).execute()
     except Exception as e:
         error = f"{{type(e).__name__}}: {{str(e)[-800:]}}"
     lines = [l for c in nb.cells for o in c.get("outputs", []) for l in o.get("text", "").splitlines()]

@@ -62,6 +62,24 @@ def passed_checks(nb) -> tuple[list[str], list[str]]:
     return passed, failed
 
 
+def cell_seconds(nb) -> list[tuple[float, str]]:
+    """(seconds, first source line) per executed cell, from nbclient's timing metadata."""
+    from datetime import datetime
+
+    out = []
+    for cell in nb.cells:
+        t = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in t and "shell.execute_reply" in t:
+            dt = (datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
+                  - datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+            out.append((dt, cell.source.splitlines()[0] if cell.source else ""))
+    return out
+
+
+def slowest_cell(nb) -> tuple[float, str]:
+    return max(cell_seconds(nb), default=(0.0, ""))
+
+
 class MasterclassStack:
     """A hub with the datacentre serving the real bundle, and one student's token."""
 
@@ -93,7 +111,7 @@ class MasterclassStack:
     def logs(self) -> list[tuple[str, str]]:
         return [("JupyterHub", self.hub.log()), ("datacentre", self.dc.log())]
 
-    def run(self, notebook: Path, timeout: int = 300, after: str | None = None):
+    def run(self, notebook: Path, timeout: int = 120, after: str | None = None):
         """Execute a notebook top to bottom in a fresh kernel; return (notebook, seconds).
         ``after``: code run as one more cell at the end (e.g. to read the kernel's peak memory)."""
         import nbformat
