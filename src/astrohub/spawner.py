@@ -51,7 +51,29 @@ class AstroSwarmSpawner(SwarmSpawner):
         if self.is_teacher():
             self.mem_limit = self.teacher_mem_limit or self.mem_limit
             self.cpu_limit = self.teacher_cpu_limit or self.cpu_limit
-        return await super().start()
+        ip, port = await super().start()
+        await self.wait_for_server(ip, port)
+        return ip, port
+
+    async def wait_for_server(self, ip: str, port: int) -> None:
+        """Return as soon as the server answers HTTP, checking every poll interval.
+
+        The hub checks too, but with a back-off (0.2, 0.4, ... 5 s): a server ready
+        just after one check waits for the next. Any answer (even 403) means up; at
+        the time limit the hub's own check takes over and reports.
+        """
+        from tornado.httpclient import AsyncHTTPClient
+
+        url = f"http://{ip}:{port}{self.server.base_url if self.server else '/'}api"
+        client = AsyncHTTPClient()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.http_timeout
+        while loop.time() < deadline:
+            try:
+                await client.fetch(url, raise_error=False, request_timeout=2, connect_timeout=1)
+                return
+            except Exception:  # refused or timed out: not listening yet
+                await asyncio.sleep(self.task_poll_interval)
 
     @property
     def executor(self):
