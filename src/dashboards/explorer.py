@@ -6,6 +6,7 @@ may be opened with ``?shop=<data shop id>`` (links from the landing page)."""
 from __future__ import annotations
 
 import os
+import threading
 from urllib.parse import parse_qs
 
 import ipywidgets as w
@@ -140,7 +141,13 @@ def build() -> None:
     redraw()
     display(w.VBox([view.controls(shop, kind), view.controls(x, y), view.controls(cut_column, cut_range, go),
                     plot.widget]))
-    wanted = query_shop()
-    if wanted in shops and wanted != shop.value:
-        shop.value = wanted
-        redraw()
+
+    def follow_query():
+        wanted = query_shop()
+        if wanted in shops and wanted != shop.value:
+            shop.value = wanted
+            redraw()
+
+    # In a thread: the cell ends at once, so the controls answer even while a preheated
+    # kernel still waits for its visitor's URL.
+    threading.Thread(target=follow_query, daemon=True).start()
