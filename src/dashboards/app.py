@@ -15,6 +15,7 @@ DASHBOARDS_PORT                8866                          port to listen on
 DASHBOARDS_PREHEAT             1                             0: every visit starts and runs a kernel
 DASHBOARDS_POOL_SIZE           1                             preheated kernels per dashboard
 DASHBOARDS_CULL_IDLE_SECONDS   900                           a visitor's kernel idle this long is stopped
+DASHBOARDS_CULL_CLOSED_SECONDS 60                            ... and after this long once its page is closed
 DASHBOARDS_TOKEN_FILE          /run/secrets/astrohub_...     the ``dashboards`` service's hub token
 KCDC_URL                       (kcdc default)                the datacentre, e.g. http://datacentre:10101/...
 DASHBOARDS_CACHE_DIR           $TMP/dashboards-cache         selections shared by all kernels
@@ -27,10 +28,13 @@ import os
 from pathlib import Path
 
 import tornado.web
+from traitlets import Float
 from traitlets.config import Config
 from voila.app import Voila
+from voila.static_file_handler import TemplateStaticFileHandler
 
 from . import DASHBOARDS
+from .culling import start_culling_closed
 
 NOTEBOOKS = Path(__file__).with_name("notebooks")
 DEFAULT_BASE_URL = "/services/dashboards/"
@@ -43,7 +47,7 @@ DROPPED = ("/voila/tree", "/voila/api/contents", "/voila/files/")
 
 
 def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bool = True, pool_size: int = 1,
-                 cull_idle_seconds: int = 900) -> Config:
+                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 60.0) -> Config:
     """The Voila configuration of the public server (a pure function, tested alone)."""
     if not (base_url.startswith("/") and base_url.endswith("/")):
         raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DEFAULT_BASE_URL} (got {base_url!r})")
@@ -71,6 +75,7 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
     k.cull_interval = max(10, min(60, cull_idle_seconds // 2))
     k.cull_connected = True
     k.cull_busy = False
+    c.DashboardsVoila.cull_closed_seconds = cull_closed_seconds
     return c
 
 
@@ -108,14 +113,32 @@ class LandingHandler(tornado.web.RequestHandler):
         self.finish(self.page)
 
 
+class TemplateStatic(TemplateStaticFileHandler):
+    """Voila's template files, answering 404 (not 500) to a path that is not
+    ``<template>/static/<file>``, such as ``../../app.py``: Voila asserts the shape."""
+
+    def parse_url_path(self, path):
+        parts = path.split("/", 2)
+        if len(parts) < 3 or parts[1] != "static" or ".." in path.split("/"):
+            raise tornado.web.HTTPError(404)
+        return super().parse_url_path(path)
+
+
 class DashboardsVoila(Voila):
     """Voila in directory mode minus the tree, contents and files routes."""
+
+    cull_closed_seconds = Float(60.0, help="stop the kernel of a closed page after this many seconds "
+                                "(0: only the idle culler)").tag(config=True)
 
     def init_handlers(self):
         from bokeh.util.paths import static_path
 
+        if self.cull_closed_seconds > 0:  # the kernel manager exists by now, the loop not yet running
+            self._closed_culler = start_culling_closed(self.kernel_manager, self.cull_closed_seconds)
+
         base = self.server_url
-        handlers = [h for h in super().init_handlers()
+        handlers = [(h[0], TemplateStatic, *h[2:]) if h[1] is TemplateStaticFileHandler else h
+                    for h in super().init_handlers()
                     if not any(h[0].startswith(base.rstrip("/") + d) for d in DROPPED) and h[0] != base]
         return [
             (base, LandingHandler, {"page": landing_page(self.base_url)}),
@@ -133,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         preheat=env.get("DASHBOARDS_PREHEAT", "1") not in ("0", "false", "no"),
         pool_size=int(env.get("DASHBOARDS_POOL_SIZE", "1")),
         cull_idle_seconds=int(env.get("DASHBOARDS_CULL_IDLE_SECONDS", "900")),
+        cull_closed_seconds=float(env.get("DASHBOARDS_CULL_CLOSED_SECONDS", "60")),
     )
     # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
     os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)

@@ -83,7 +83,7 @@ def datashop(datashop_id: str) -> dict:
         if _fresh(path):
             _memory[key] = json.loads(path.read_text())
         else:
-            info = client().datashop(datashop_id)
+            info = patiently(lambda: client().datashop(datashop_id))
             _write_atomic(path, lambda p: p.write_text(json.dumps(info)))
             _memory[key] = info
     return _memory[key]
@@ -96,24 +96,26 @@ def datashops() -> list[dict]:
         if _fresh(path):
             _memory[key] = json.loads(path.read_text())
         else:
-            shops = client().datashops()
+            shops = patiently(lambda: client().datashops())
             _write_atomic(path, lambda p: p.write_text(json.dumps(shops)))
             _memory[key] = shops
     return _memory[key]
 
 
-def _submit(datashop_id: str, columns: list[str], cuts: list, patience: float = 120.0):
-    """Submit a request; while the service's running-request limit is reached, wait and retry
-    (all dashboards' preheated kernels start together)."""
-    from kcdc import LimitExceeded
+def patiently(call, patience: float = 180.0):
+    """``call()``, retried while the datacentre cannot answer yet or its running-request
+    limit is reached: the stack starts every service at once and all dashboards'
+    preheated kernels run before the datacentre listens; a kernel that gave up then
+    would keep its error page until a visitor used it up."""
+    from kcdc import LimitExceeded, ServiceUnavailable
 
     deadline = time.monotonic() + patience
     delay = 0.5
     while True:
         try:
-            return client().request(datashop_id, columns, cuts=cuts, format="parquet")
-        except LimitExceeded as e:
-            if e.status != 429 or time.monotonic() > deadline:
+            return call()
+        except (LimitExceeded, ServiceUnavailable) as e:
+            if (isinstance(e, LimitExceeded) and e.status != 429) or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -133,7 +135,7 @@ def selection(datashop_id: str, columns: list[str], cuts: list | None = None, ma
     if _fresh(path):
         df = pd.read_parquet(path)
     else:
-        req = _submit(datashop_id, list(columns), cuts)
+        req = patiently(lambda: client().request(datashop_id, list(columns), cuts=cuts, format="parquet"))
         if req.rows_estimate is not None and req.rows_estimate > max_rows:
             req.delete()
             raise SelectionTooLarge(f"these cuts keep {req.rows_estimate:,} events; tighten them to "
