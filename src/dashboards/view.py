@@ -41,6 +41,9 @@ def resources():
     """BokehJS as this server serves it."""
     from bokeh.resources import Resources
 
+    if os.environ.get("DASHBOARDS_BOKEH_RESOURCES") == "inline":
+        # stock Voila (benchmarks) has no route for BokehJS: every plot carries it
+        return Resources(mode="inline")
     base = os.environ.get("VOILA_BASE_URL", "/")
     # file_html keeps only the BokehJS parts a document uses.
     return Resources(mode="server", root_url=f"{base}{BOKEH_PATH}")

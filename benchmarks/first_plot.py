@@ -7,7 +7,7 @@ notebook). For every dashboard and round, a fresh browser context (Debian's chro
 through Playwright) opens the page and the clock stops when the first bokeh canvas in
 the plot is painted. Prints the medians per dashboard and the ratio stock / preheated.
 
-    .venv/bin/python benchmarks/dashboards.py --kcdc-url http://127.0.0.1:10101/services/datacentre/ [--rounds 3]
+    .venv/bin/python benchmarks/first_plot.py --kcdc-url http://127.0.0.1:10101/services/datacentre/ [--rounds 3]
 
 The data service must answer at --kcdc-url (e.g. `datacentre` with DATACENTRE_AUTH=none
 on a `showersim bundle`); the first server start fills the cache.
@@ -39,7 +39,8 @@ def start(kind: str, port: int, env: dict) -> subprocess.Popen:
     if kind == "preheated":
         cmd = [sys.executable, "-m", "dashboards"]
         env = {**env, "DASHBOARDS_PORT": str(port)}
-    else:  # stock Voila: no pool; the same base URL, extensions and override settings
+    else:  # stock Voila: no pool, no BokehJS route (plots carry it inline); the same base URL and extensions
+        env = {**env, "DASHBOARDS_BOKEH_RESOURCES": "inline"}
         cmd = [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                f"--Voila.base_url={BASE}",
                "--VoilaConfiguration.extension_allowlist=['@jupyter-widgets/jupyterlab-manager',"
@@ -59,6 +60,7 @@ def wait_http(url: str, timeout: float = 120) -> None:
 
 
 def first_plot(browser, url: str) -> float:
+    print(f"  {url}", file=sys.stderr, flush=True)
     context = browser.new_context()
     page = context.new_page()
     t0 = time.monotonic()
