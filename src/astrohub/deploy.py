@@ -129,6 +129,7 @@ class Stack:
             ASTROHUB_HTTP_PORT=str(self.settings.http_port),
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
+            ASTROHUB_DASHBOARDS_MEM_LIMIT=self.settings.dashboards_mem_limit,
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )

@@ -208,6 +208,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("home_volume", _str, "{stack}-home-{username}", "Name of each user's home volume; `{stack}` and `{username}` are filled in. Survives server restarts and image upgrades.", section="servers"),
     Setting("start_timeout", _int_at_least(10), 300, "Seconds a server may take to start before the hub gives up.", section="servers"),
     Setting("teacher_mem_limit", _memory, "4G", "Memory limit of the server of a teacher (a member of a course's `formgrade-<course>` group) or an admin.", section="servers"),
+    Setting("dashboards_mem_limit", _memory, "2G", "Memory limit of the public dashboards service. Every open dashboard page holds a kernel of 150-250 MB (five more are preheated): 2G serves about five visitors at once; a masterclass of thirty on the dashboards needs about 8G.", section="servers"),
     Setting("teacher_cpu_limit", _positive_float, 2.0, "CPU limit of a teacher's or an admin's server (cores).", section="servers"),
     Setting("cull_idle_timeout", _int_at_least(0), 3600, "Seconds without activity after which a server is stopped (its home stays); 0 never stops idle servers.", section="operations"),
     Setting("cull_every", _int_at_least(5), 300, "Seconds between two passes of the idle culler.", section="operations"),
