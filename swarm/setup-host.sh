@@ -6,7 +6,7 @@
 #     npm (installs the login tests' second OpenID Connect provider),
 #     chromium (browser tests), postgresql (the datacentre's production database)
 #   - a running dockerd (systemd where there is one, else in the background)
-#   - a single-node Swarm
+#   - a single-node Swarm that advertises the docker0 address (more nodes can join)
 #   - the Debian base image (pulled, or made with debootstrap where no registry is reachable)
 set -eu
 cd "$(dirname "$0")/.."
@@ -45,10 +45,28 @@ if ! docker info >/dev/null 2>&1; then
 fi
 echo "docker engine $(docker info --format '{{.ServerVersion}}') is running"
 
+# The Swarm advertises the docker0 address: reachable from this machine and from
+# worker nodes in containers (src/astrohub/nodes.py); loopback reaches neither.
+advertise="${ASTROHUB_ADVERTISE_ADDR:-$(ip -4 -o addr show docker0 2>/dev/null | awk '{sub("/.*", "", $4); print $4; exit}')}"
+[ -n "$advertise" ] || advertise="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')"
+[ -n "$advertise" ] || { echo "setup-host: no docker0 address found: set ASTROHUB_ADVERTISE_ADDR to this machine's address" >&2; exit 1; }
+if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ] \
+    && [ "$(docker info --format '{{.Swarm.NodeAddr}}')" = 127.0.0.1 ] && [ "$advertise" != 127.0.0.1 ]; then
+    deployed="$(docker service ls --format '{{.Name}}' | tr '\n' ' ')"
+    if [ -n "$deployed" ]; then
+        echo "setup-host: the Swarm advertises 127.0.0.1, so no other node can join it." >&2
+        echo "  Services are deployed ($deployed); to move the Swarm to $advertise:" >&2
+        echo "  remove them (make down, docker stack rm <stack>), then run make setup again." >&2
+        echo "  Homes and databases (volumes) stay; docker secrets go with the Swarm and" >&2
+        echo "  the next make up makes them again from .astrohub/<stack>/." >&2
+    else
+        echo "the Swarm advertises 127.0.0.1 and runs nothing: making it anew on $advertise"
+        docker swarm leave --force >/dev/null
+    fi
+fi
 if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
-    # Loopback: a single-node Swarm that needs no routable address.
-    docker swarm init --advertise-addr "${ASTROHUB_ADVERTISE_ADDR:-127.0.0.1}" >/dev/null
-    echo "initialised a single-node Swarm"
+    docker swarm init --advertise-addr "$advertise" >/dev/null
+    echo "initialised a single-node Swarm (advertise address $advertise)"
 fi
 
 if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then

@@ -6,6 +6,8 @@
     astrohub health        run a notebook as a temporary user: does the live hub work?
     astrohub settings-doc  write docs/configuration.md from the settings schema
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
+    astrohub node add|remove NAME     a worker node in a container on this machine (src/astrohub/nodes.py)
+    astrohub registry up   deploy the machine's own image registry
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import images, roster, settings
+from . import images, nodes, roster, settings
 from .deploy import DeployError, Stack, docker
 
 
@@ -36,6 +38,9 @@ def cmd_up(args) -> int:
     stack.ensure_swarm()
     if not args.no_build:
         images.build(stack.root, stack.settings.image_tag)
+    if stack.settings.registry:
+        # Every node pulls the images from there (its own registry is deployed first).
+        nodes.publish(stack.root, stack.settings.image_tag, stack.settings.registry)
     stack.ensure_secrets()
     stack.deploy()
     print(f"stack {stack.name} deployed; waiting for the hub ...", flush=True)
@@ -110,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--output", default="docs/configuration.md")
     doc.set_defaults(func=cmd_settings_doc)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
+    nodes.add_parser(sub)  # astrohub node add|remove NAME, astrohub registry up
     return parser
 
 

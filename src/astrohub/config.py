@@ -60,6 +60,7 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_operations(settings, c)
     _apply_login(settings, c)
     _apply_courses(settings, c)
+    _apply_nodes(settings, c)
     return c
 
 
@@ -294,3 +295,11 @@ def _apply_operations(settings: Settings, c: Config) -> None:
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     })
+
+
+def _apply_nodes(settings: Settings, c: Config) -> None:
+    """More than one node: which group's servers run where, homes pinned to their node."""
+    if settings.spawner == "stock":
+        return
+    c.AstroSwarmSpawner.group_nodes = dict(entry.split(":", 1) for entry in settings.group_nodes)
+    c.AstroSwarmSpawner.pin_homes = settings.pin_homes

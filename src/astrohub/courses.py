@@ -76,14 +76,15 @@ def stack_overlay(settings: Settings) -> dict:
     if not courses:
         return {}
     tag = settings.image_tag
-    dnsrr = {"endpoint_mode": "dnsrr"}
+    # Course volumes are local to one node: the services stay on the manager.
+    dnsrr = {"endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]}}
 
     def secret(service):
         return [{"source": f"{service}_token", "target": "service_token", "uid": "1000", "mode": 0o400}]
 
     services = {
         EXCHANGE: {
-            "image": f"astrohub/ngshare:{tag}",
+            "image": f"{settings.image_prefix}astrohub/ngshare:{tag}",
             "networks": ["users"],
             "volumes": ["ngshare-data:/srv/ngshare"],
             "environment": {**_service_env(settings, EXCHANGE, EXCHANGE_PORT),
@@ -96,7 +97,7 @@ def stack_overlay(settings: Settings) -> dict:
     volumes = {"ngshare-data": {}}
     for course in courses:
         services[f"formgrader-{course}"] = {
-            "image": f"astrohub/formgrader:{tag}",
+            "image": f"{settings.image_prefix}astrohub/formgrader:{tag}",
             "networks": ["users"],
             "volumes": [f"course-{course}:/home/jovyan"],
             "environment": {**_service_env(settings, course, FORMGRADER_PORT),

@@ -75,7 +75,9 @@ class Stack:
             )
         state = json.loads(info.stdout).get("LocalNodeState")
         if state != "active":
-            addr = os.environ.get("ASTROHUB_ADVERTISE_ADDR", "127.0.0.1")
+            from .nodes import advertise_address
+
+            addr = advertise_address()
             docker("swarm", "init", "--advertise-addr", addr)
             print(f"initialised a single-node Swarm (advertise address {addr})")
 
@@ -92,8 +94,9 @@ class Stack:
             docker_name = f"{self.name}_{name}"
             if docker_name in existing:
                 continue
-            # A value from the environment (ASTROHUB_<NAME>) wins over a generated one.
-            value = self.settings[name] or make()
+            # A value from the environment (ASTROHUB_<NAME>) wins over a generated one;
+            # a kept one comes back after the Swarm was made anew (its secrets went with it).
+            value = self.settings[name] or self.secret_value(name) or make()
             docker("secret", "create", docker_name, "-", input=value)
             path = self.state_dir / name
             path.write_text(value + "\n")
@@ -126,6 +129,7 @@ class Stack:
             os.environ,
             ASTROHUB_STACK_NAME=self.name,
             ASTROHUB_IMAGE_TAG=self.settings.image_tag,
+            ASTROHUB_IMAGE_PREFIX=self.settings.image_prefix,
             ASTROHUB_HTTP_PORT=str(self.settings.http_port),
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,

@@ -70,3 +70,19 @@ def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = T
             if quiet:
                 sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])
             raise BuildError(f"building {ref} failed (see the build output above)")
+
+
+def push(tag: str, registry: str, names: tuple[str, ...] | None = None) -> None:
+    """Tag the images as ``<registry>/astrohub/<name>:<tag>`` and push them there.
+
+    Every node of the Swarm pulls them by that name. The default: what the stack
+    runs, all images but the build-only astrohub/python (its layers go along with
+    the images built FROM it).
+    """
+    for name in names or tuple(n for n in IMAGES if n != "python"):
+        ref = f"{registry}/astrohub/{name}:{tag}"
+        subprocess.run(["docker", "tag", f"astrohub/{name}:{tag}", ref], check=True)
+        print(f"pushing {ref}", flush=True)
+        result = subprocess.run(["docker", "push", ref], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"pushing {ref} failed: {(result.stderr or result.stdout).strip()[-2000:]}")

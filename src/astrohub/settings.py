@@ -162,6 +162,36 @@ def _courses(raw: str) -> tuple[str, ...]:
 _courses.kind = "comma-separated course:teacher_group[:student_group]"
 
 
+_REGISTRY = re.compile(r"^[a-z0-9.-]+(:\d{1,5})?$", re.IGNORECASE)
+
+
+def _registry(raw: str) -> str:
+    """``host[:port]`` of a registry, or empty for none."""
+    raw = raw.strip().rstrip("/")
+    if raw and not _REGISTRY.match(raw):
+        raise ValueError("use host:port without a scheme, e.g. 127.0.0.1:5000 or registry.example.org")
+    return raw
+
+
+_registry.kind = "host:port or empty"
+
+
+def _group_nodes(raw: str) -> tuple[str, ...]:
+    """``group:node`` entries: the hub group's servers run on that Swarm node."""
+    entries = _list(raw)
+    for entry in entries:
+        group, sep, node = entry.partition(":")
+        if not sep or not group or not _NAME.match(node) or ":" in node:
+            raise ValueError(f"{entry!r} is not group:node, e.g. classroom-b:worker-1 "
+                             "(node: the value of its astrohub.node label, lower-case letters, digits, '-', '_', '.')")
+    if len({e.partition(":")[0] for e in entries}) != len(entries):
+        raise ValueError("each group may appear once")
+    return entries
+
+
+_group_nodes.kind = "comma-separated group:node"
+
+
 def _provider_settings(key: str, display: str) -> tuple[Setting, ...]:
     """The settings of one OpenID Connect provider (oauthenticator 17 has no discovery)."""
     sec = "login providers"
@@ -224,6 +254,10 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
     # -- courses (nbgrader): the courses themselves are the `courses` setting above
     Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
+    # -- more than one Swarm node (src/astrohub/nodes.py)
+    Setting("registry", _registry, "", "Registry every node pulls the astrohub images from (`host:port`); `astrohub up` tags and pushes them there, the stack and the user servers name them `<registry>/astrohub/<name>:<tag>`. `127.0.0.1:<port>` is the machine's own registry (stack `astrohub-registry`, deployed by `astrohub up`). Empty: no registry, the images exist only where they were built (one node).", section="nodes"),
+    Setting("group_nodes", _group_nodes, (), "Where servers run: `group:node`, comma-separated (e.g. `classroom-b:worker-1`): servers of the hub group's members run on the Swarm node labelled `astrohub.node=<node>` (`astrohub node add` sets it). A user in several listed groups gets the first.", section="nodes"),
+    Setting("pin_homes", _bool, True, "Start every server again on the node that holds its home volume (named volumes are local to a node). Set false only when homes are on storage all nodes share (e.g. an NFS volume driver).", section="nodes"),
 )
 
 _BY_NAME = {s.name: s for s in SCHEMA}
@@ -233,7 +267,8 @@ _BY_NAME = {s.name: s for s in SCHEMA}
 # a typo in a real setting is still caught.
 OTHER_VARIABLES = {
     "ASTROHUB_STATE_DIR": "`astrohub`: where the admin password and ops token are kept (default `.astrohub/` in the checkout)",
-    "ASTROHUB_ADVERTISE_ADDR": "`astrohub up`: the address a new Swarm advertises (default 127.0.0.1)",
+    "ASTROHUB_ADVERTISE_ADDR": "`make setup`, `astrohub up`: the address a new Swarm advertises (default: the `docker0` address, which worker nodes in containers reach)",
+    "ASTROHUB_IMAGE_PREFIX": "swarm/stack.yml: the registry part of image names (`<registry>/` or empty), set by `astrohub up`",
     "ASTROHUB_DOCKER_BUILD_CLIENT": "`astrohub up`: the docker client for BuildKit builds (default: one with buildx, else Debian's /usr/bin/docker)",
     "ASTROHUB_ENV_FILE": "swarm/stack.yml: the hub's settings file, written by `astrohub up`",
     "ASTROHUB_CONFIG_HASH": "swarm/stack.yml: names the hub's config after its content, set by `astrohub up`",
@@ -273,7 +308,12 @@ class Settings(Mapping[str, Any]):
 
     @property
     def image(self) -> str:
-        return self.singleuser_image or f"astrohub/singleuser:{self.image_tag}"
+        return self.singleuser_image or f"{self.image_prefix}astrohub/singleuser:{self.image_tag}"
+
+    @property
+    def image_prefix(self) -> str:
+        """What goes before ``astrohub/<name>:<tag>``: the registry, if any."""
+        return f"{self.registry}/" if self.registry else ""
 
 
 def _read_secret(setting: Setting, environ: Mapping[str, str], secrets_dir: Path) -> str | None:

@@ -5,7 +5,10 @@ A subclass of dockerspawner's SwarmSpawner that fixes what a classroom needs:
   dockerspawner#536), so a home survives restarts and image upgrades;
 - many users starting at once: Docker calls go through a shared pool of threads
   instead of the stock single thread, and task state is polled at a short fixed
-  interval instead of a back-off that grows to 11 s.
+  interval instead of a back-off that grows to 11 s;
+- more than one node: servers of a hub group run on a chosen node, and a server
+  starts again on the node that holds its home volume (named volumes are local
+  to a node).
 """
 
 from __future__ import annotations
@@ -17,12 +20,24 @@ from pprint import pformat
 from docker.errors import NotFound
 from docker.types import Mount
 from dockerspawner import SwarmSpawner
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, Unicode
 
 # Task states after which a task's container is gone.
 _ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 # Task states that mean "not yet running, keep waiting" (Docker's task lifecycle).
 _PENDING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+# The node label that `astrohub node add` sets and group_nodes refers to.
+NODE_LABEL = "astrohub.node"
+
+
+def placement_constraints(groups: list[str], group_nodes: dict[str, str], home_node: str = "") -> list[str]:
+    """Swarm constraints of one server: its home's node, else its group's node, else none."""
+    if home_node:
+        return [f"node.hostname == {home_node}"]
+    for group, node in group_nodes.items():
+        if group in groups:
+            return [f"node.labels.{NODE_LABEL} == {node}"]
+    return []
 
 
 class AstroSwarmSpawner(SwarmSpawner):
@@ -35,6 +50,11 @@ class AstroSwarmSpawner(SwarmSpawner):
 
     teacher_mem_limit = Unicode("", config=True, help="Memory limit of teachers' and admins' servers.")
     teacher_cpu_limit = Float(0.0, config=True, help="CPU limit of teachers' and admins' servers.")
+
+    group_nodes = Dict(config=True, help=f"Hub group -> node: the group's servers run on the node labelled {NODE_LABEL}=<node>.")
+    pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
+    # Hostname of the node where the home volume was made; kept in the spawner's state.
+    home_node = Unicode("")
 
     _shared_executor: ThreadPoolExecutor | None = None
 
@@ -51,9 +71,29 @@ class AstroSwarmSpawner(SwarmSpawner):
         if self.is_teacher():
             self.mem_limit = self.teacher_mem_limit or self.mem_limit
             self.cpu_limit = self.teacher_cpu_limit or self.cpu_limit
+        await self._place()
         ip, port = await super().start()
         await self.wait_for_server(ip, port)
         return ip, port
+
+    async def _place(self) -> None:
+        home = self.home_node if self.pin_homes else ""
+        if home and not any(n["Description"]["Hostname"] == home for n in await self.docker("nodes")):
+            # Removed from the Swarm, and the home with it: a wait for the node would never end.
+            self.log.warning("Home of %s was on node %s, which left the Swarm: placing anew", self.user.name, home)
+            home = self.home_node = ""
+        constraints = placement_constraints([g.name for g in self.user.groups], self.group_nodes, home)
+        self.extra_placement_spec = {**self.extra_placement_spec, "constraints": constraints or None}
+
+    def get_state(self):
+        state = super().get_state()
+        if self.home_node:
+            state["home_node"] = self.home_node
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.home_node = state.get("home_node", self.home_node)
 
     async def wait_for_server(self, ip: str, port: int) -> None:
         """Return as soon as the server answers HTTP, checking every poll interval.
@@ -115,6 +155,10 @@ class AstroSwarmSpawner(SwarmSpawner):
             # waiting for a restart that the restart policy 'none' will not make.
             raise RuntimeError(f"Server of {self.user.name} did not start: {status.get('Err') or pformat(status)}")
         self._task = task
+        if self.pin_homes and not self.home_node:
+            # The first start made the home volume on this node: later starts come back here.
+            node = await self.docker("inspect_node", task["NodeID"])
+            self.home_node = node["Description"]["Hostname"]
 
     async def get_ip_and_port(self):
         """The task's own address on the user network, not the service's name.

@@ -1,0 +1,78 @@
+"""More than one node: registry names, placement of servers, homes pinned to their node."""
+
+from types import SimpleNamespace
+
+import pytest
+from traitlets.config import Config
+
+from astrohub import courses, nodes
+from astrohub.config import apply
+from astrohub.settings import SettingsError, load
+from astrohub.spawner import AstroSwarmSpawner, placement_constraints
+
+
+def loaded(**env):
+    return load({f"ASTROHUB_{k.upper()}": v for k, v in env.items()}, secrets_dir="/nonexistent")
+
+
+def test_without_a_registry_the_images_keep_their_local_names():
+    s = loaded()
+    assert s.registry == "" and s.image_prefix == ""
+    assert s.image == "astrohub/singleuser:0.1.0"
+    assert apply(s, Config()).AstroSwarmSpawner.image == "astrohub/singleuser:0.1.0"
+
+
+def test_with_a_registry_every_image_is_named_after_it():
+    s = loaded(registry="127.0.0.1:5000", courses="astro101:teachers")
+    assert s.image == "127.0.0.1:5000/astrohub/singleuser:0.1.0"
+    assert apply(s, Config()).AstroSwarmSpawner.image == s.image
+    overlay = courses.stack_overlay(s)["services"]
+    assert overlay["ngshare"]["image"] == "127.0.0.1:5000/astrohub/ngshare:0.1.0"
+    assert overlay["formgrader-astro101"]["image"] == "127.0.0.1:5000/astrohub/formgrader:0.1.0"
+    # Course volumes are local to a node: the services stay on the manager.
+    assert overlay["ngshare"]["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:5000", "127.0.0.1:5000/astrohub", "reg istry:5000"])
+def test_a_registry_with_a_scheme_or_path_is_refused_with_the_form_to_use(value):
+    with pytest.raises(SettingsError, match="ASTROHUB_REGISTRY.*host:port without a scheme"):
+        loaded(registry=value)
+
+
+def test_only_a_loopback_registry_is_the_machines_own():
+    assert nodes.registry_port("127.0.0.1:5000") == 5000
+    assert nodes.registry_port("localhost:5123") == 5123
+    assert nodes.registry_port("registry.example.org:5000") is None
+
+
+def test_group_nodes_become_the_spawners_placement():
+    c = apply(loaded(group_nodes="classroom-b:worker-1, teachers:worker-2", pin_homes="false"), Config())
+    assert c.AstroSwarmSpawner.group_nodes == {"classroom-b": "worker-1", "teachers": "worker-2"}
+    assert c.AstroSwarmSpawner.pin_homes is False
+    assert apply(loaded(), Config()).AstroSwarmSpawner.pin_homes is True
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("classroom-b", "is not group:node"),
+    ("classroom-b:Worker 1", "is not group:node"),
+    ("a:worker-1,a:worker-2", "each group may appear once"),
+])
+def test_bad_group_nodes_are_refused(value, expected):
+    with pytest.raises(SettingsError, match=f"ASTROHUB_GROUP_NODES.*{expected}"):
+        loaded(group_nodes=value)
+
+
+def test_a_server_goes_to_its_groups_node_and_its_home_wins():
+    group_nodes = {"classroom-b": "worker-1", "teachers": "worker-2"}
+    assert placement_constraints(["students"], group_nodes) == []
+    assert placement_constraints(["teachers", "classroom-b"], group_nodes) == ["node.labels.astrohub.node == worker-1"]
+    # The home volume is on that node: the group's node moved, the home did not.
+    assert placement_constraints(["classroom-b"], group_nodes, home_node="vm") == ["node.hostname == vm"]
+
+
+def test_the_home_node_is_kept_in_the_spawners_state_across_stop_and_hub_restart():
+    spawner = AstroSwarmSpawner(user=SimpleNamespace(name="ann", id=1))
+    spawner.load_state({"home_node": "worker-1"})
+    spawner.clear_state()  # what the hub does after a stop
+    assert spawner.get_state()["home_node"] == "worker-1"
+    assert "home_node" not in AstroSwarmSpawner(user=SimpleNamespace(name="bob", id=2)).get_state()
