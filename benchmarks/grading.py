@@ -80,7 +80,7 @@ def main() -> None:
     stack.ensure_secrets()
     stack.deploy()
     stack.wait_until_ready()
-    hub = HubClient(stack.local_url, stack.secret_value("ops_token"), timeout=120)
+    hub = stack.hub_client(timeout=120)  # https through the edge, its CA trusted
     try:
         hub.create_user("teacher")
         hub.api("POST", f"/groups/formgrade-{COURSE}")
@@ -117,7 +117,7 @@ def main() -> None:
                 tok = hub.user_token(s, note="bench")
                 r = requests.post(f"{stack.local_url}/services/ngshare/submission/{COURSE}/{assignment}",
                                   headers={"Authorization": f"token {tok}"}, data={"files": bodies[i % 2 == 0]},
-                                  timeout=300)
+                                  timeout=300, verify=hub.verify)
                 r.raise_for_status()
 
             with ThreadPoolExecutor(8) as pool:

@@ -5,6 +5,7 @@
     astrohub status        the stack's services and the hub's answer
     astrohub health        run a notebook as a temporary user: does the live hub work?
     astrohub settings-doc  write docs/configuration.md from the settings schema
+    astrohub ca-cert       print the root certificate of the edge's local CA (to trust it)
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
     astrohub node add|remove NAME     a worker node in a container on this machine (src/astrohub/nodes.py)
     astrohub registry up   deploy the machine's own image registry
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import images, nodes, roster, settings
+from . import edge, images, nodes, roster, settings
 from .deploy import DeployError, Stack, docker
 
 
@@ -49,6 +50,8 @@ def cmd_up(args) -> int:
     password = stack.secret_value("admin_password") or "(set at first start; see your records)"
     print(f"\nThe hub answers after {took:.0f} s.")
     print(f"  Log in at:  {stack.settings.public_url}/hub/login")
+    if edge.tls_mode(stack.settings) == "internal":
+        print("  Local CA:   browsers warn until they trust its root: .venv/bin/astrohub ca-cert > astrohub-ca.crt")
     if stack.settings.authenticator == "native":
         print(f"  Admin:      {admin}")
         print(f"  Password:   {password}")
@@ -66,18 +69,27 @@ def cmd_down(args) -> int:
 def cmd_status(args) -> int:
     stack = _stack()
     print(stack.logs(tail=0) if not args.logs else stack.logs())
+    why = stack.certificate_problem()
+    print(f"edge: {why}" if why else f"edge: https ({edge.tls_mode(stack.settings)} certificate)")
+    return 0
+
+
+def cmd_ca_cert(args) -> int:
+    stack = _stack()
+    if edge.tls_mode(stack.settings) != "internal":
+        raise DeployError("this stack has no local CA: its certificate comes from ACME or from the operator")
+    print(stack.root_certificate(timeout=args.timeout), end="")
     return 0
 
 
 def cmd_health(args) -> int:
     from . import health
-    from .hubapi import HubClient
 
     stack = _stack()
     token = stack.secret_value("ops_token")
     if not token:
         raise DeployError(f"no ops token in {stack.state_dir}: run on the machine that ran `astrohub up`")
-    hub = HubClient(stack.local_url, token, timeout=60)
+    hub = stack.hub_client(timeout=60)
     volume = stack.settings.home_volume.replace("{stack}", stack.name)
 
     def remove_home(user: str) -> None:
@@ -114,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("settings-doc", help="write the configuration reference")
     doc.add_argument("--output", default="docs/configuration.md")
     doc.set_defaults(func=cmd_settings_doc)
+    ca = sub.add_parser("ca-cert", help="print the root certificate of the edge's local CA")
+    ca.add_argument("--timeout", type=float, default=120, help="seconds to wait for a starting edge")
+    ca.set_defaults(func=cmd_ca_cert)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
     nodes.add_parser(sub)  # astrohub node add|remove NAME, astrohub registry up
     return parser

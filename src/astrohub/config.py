@@ -61,6 +61,7 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_login(settings, c)
     _apply_courses(settings, c)
     _apply_nodes(settings, c)
+    _apply_edge(settings, c)
     return c
 
 
@@ -303,3 +304,18 @@ def _apply_nodes(settings: Settings, c: Config) -> None:
         return
     c.AstroSwarmSpawner.group_nodes = dict(entry.split(":", 1) for entry in settings.group_nodes)
     c.AstroSwarmSpawner.pin_homes = settings.pin_homes
+
+
+def _apply_edge(settings: Settings, c: Config) -> None:
+    """Behind the edge (TLS): the hub knows its public https address; cookies are Secure.
+
+    With ``public_url`` the hub's redirects and the OAuth redirect URIs name the
+    public address, and JupyterHub marks its login and session cookies Secure; the
+    ``_xsrf`` cookie takes its options from tornado's ``xsrf_cookie_kwargs``."""
+    if not settings.public_url.startswith("https://"):
+        return  # a hub without the edge (the loopback test hubs)
+    c.JupyterHub.public_url = settings.public_url + "/"
+    c.JupyterHub.cookie_options = {**c.JupyterHub.get("cookie_options", {}), "secure": True}
+    tornado = dict(c.JupyterHub.get("tornado_settings", {}))
+    tornado["xsrf_cookie_kwargs"] = {**tornado.get("xsrf_cookie_kwargs", {}), "secure": True}
+    c.JupyterHub.tornado_settings = tornado

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import secrets as pysecrets
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -18,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import courses
+from . import courses, edge
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -143,6 +144,10 @@ class Stack:
         overlay = courses.write_overlay(settings_mod.Settings({**self.settings, "crypt_key": crypt_key}), self.state_dir, docker)
         if overlay:
             files += ["-c", str(overlay)]
+        # The edge: its Caddyfile from the settings, the redirect port and certificate in edge.yml.
+        edge_vars = edge.write_files(self.settings, self.state_dir)
+        files += ["-c", edge_vars.pop("files")]
+        env.update(edge_vars)
         result = subprocess.run(
             ["docker", "stack", "deploy", "--prune", *files, self.name],
             env=env, capture_output=True, text=True,
@@ -153,28 +158,75 @@ class Stack:
     # -- readiness ------------------------------------------------------------
     @property
     def local_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.http_port}"
+        return edge.local_url(self.settings)
+
+    def root_certificate(self, timeout: float = 120) -> str:
+        """The root certificate (PEM) of the edge's local CA, read from the running edge."""
+        deadline = time.monotonic() + timeout
+        last = "no running edge container"
+        while True:
+            ids = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={self.name}_edge",
+                         "--filter", "status=running", check=False).stdout.split()
+            for cid in ids:
+                r = docker("exec", cid, "cat", edge.ROOT_CERT_PATH, check=False)
+                if r.returncode == 0 and "BEGIN CERTIFICATE" in r.stdout:
+                    return r.stdout
+                last = (r.stderr or r.stdout).strip()
+            if time.monotonic() > deadline:
+                raise DeployError(f"no local CA root from {self.name}_edge within {timeout:.0f} s ({last})")
+            time.sleep(1)
+
+    def ca_bundle(self, timeout: float = 120) -> str | None:
+        """A CA file that trusts this stack: the system's CAs plus the local CA's root.
+
+        None when the edge has a publicly trusted or an institution's certificate
+        (the system's CAs are what to use). Written to the state folder."""
+        if edge.tls_mode(self.settings) != "internal":
+            return None
+        system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+        path = self.state_dir / "ca-bundle.pem"
+        path.write_text((system.read_text() if system.exists() else "") + "\n" + self.root_certificate(timeout))
+        return str(path)
+
+    def hub_client(self, timeout: float = 30):
+        """A HubClient acting as the ops service, trusting this stack's certificate."""
+        from .hubapi import HubClient
+
+        return HubClient(self.local_url, self.secret_value("ops_token"), timeout=timeout,
+                         verify=self.ca_bundle() or True)
 
     def wait_until_ready(self, timeout: float = 240) -> float:
-        """Wait until the hub answers through the proxy; return seconds taken."""
+        """Wait until the hub answers through the edge and the proxy; return seconds taken."""
         start = time.monotonic()
         last = ""
+        context = None
         while time.monotonic() - start < timeout:
             try:
-                with urllib.request.urlopen(f"{self.local_url}/hub/api/", timeout=5) as r:
+                if context is None:
+                    # The local CA's root exists once the edge has started.
+                    bundle = self.ca_bundle(timeout=max(1, timeout - (time.monotonic() - start)))
+                    context = ssl.create_default_context(cafile=bundle)
+                with urllib.request.urlopen(f"{self.local_url}/hub/api/", timeout=5, context=context) as r:
                     if r.status == 200 and "version" in json.loads(r.read()):
                         return time.monotonic() - start
             except (urllib.error.URLError, OSError, ValueError) as e:
                 last = str(e)
             time.sleep(1)
+        why = self.certificate_problem()
         raise DeployError(
-            f"the hub did not answer at {self.local_url}/hub/api/ within {timeout:.0f} s ({last}).\n"
+            (f"{why}\n" if why else "")
+            + f"the hub did not answer at {self.local_url}/hub/api/ within {timeout:.0f} s ({last}).\n"
             + self.logs()
         )
 
+    def certificate_problem(self) -> str | None:
+        """Why the edge has no certificate (from its log), or None."""
+        r = docker("service", "logs", "--no-task-ids", "--raw", f"{self.name}_edge", check=False)
+        return edge.certificate_problem(r.stdout + r.stderr)
+
     def logs(self, tail: int = 60) -> str:
         out = []
-        for service in ("hub", "proxy"):
+        for service in ("edge", "hub", "proxy"):
             r = docker("service", "logs", "--no-task-ids", "--tail", str(tail), f"{self.name}_{service}", check=False)
             out.append(f"--- logs of {self.name}_{service} ---\n{r.stdout}{r.stderr}")
         r = docker("stack", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", self.name, check=False)

@@ -26,17 +26,22 @@ class KernelDied(HubError):
 
 @dataclass
 class HubClient:
-    url: str  # e.g. http://127.0.0.1:8000 (the proxy)
+    url: str  # e.g. https://127.0.0.1:8000 (the edge)
     token: str
     timeout: float = 30
+    # A CA file that trusts the edge (Stack.ca_bundle()), or True: the default CAs.
+    verify: str | bool = True
 
     def __post_init__(self):
         self.session = requests.Session()
+        self.session.verify = self.verify
         self.session.headers["Authorization"] = f"token {self.token}"
 
     # -- hub API ---------------------------------------------------------------
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+        kwargs.setdefault("verify", self.verify)
         return self.session.request(method, f"{self.url}/hub/api{path}", **kwargs)
 
     def _ok(self, r: requests.Response, *codes: int) -> requests.Response:
@@ -89,6 +94,7 @@ class HubClient:
     # -- a user's server ---------------------------------------------------------
     def server(self, method: str, name: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.verify)
         headers = kwargs.pop("headers", {})
         if token:
             headers["Authorization"] = f"token {token}"
@@ -116,7 +122,8 @@ class HubClient:
         from tornado.websocket import websocket_connect
 
         ws_url = self.url.replace("http", "ws", 1) + f"{self._prefix(name)}/api/kernels/{kernel}/channels"
-        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+        ca_certs = self.verify if isinstance(self.verify, str) else None
+        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}, ca_certs=ca_certs))
         try:
             # kernel_info answers once the kernel is up: that is "kernel started".
             await self._request(conn, "kernel_info_request", {}, timeout)

@@ -216,8 +216,8 @@ VERSION = "0.1.0"
 SCHEMA: tuple[Setting, ...] = (
     # -- the deployment as a whole
     Setting("stack_name", _docker_name, "astrohub", "Name of the Swarm stack; prefixes services, volumes and networks.", section="deployment"),
-    Setting("public_url", _url, "http://127.0.0.1:8000", "Address users type in the browser; printed after `make up`.", section="deployment"),
-    Setting("http_port", _int_at_least(1), 8000, "Port the proxy publishes on the host (mode: host, no routing mesh).", section="deployment"),
+    Setting("public_url", _url, "", "Address users type in the browser, https (the edge terminates TLS); printed after `make up`. Empty: `https://127.0.0.1:<http_port>`.", section="deployment"),
+    Setting("http_port", _int_at_least(1), 8000, "Port the edge publishes on the host for https (mode: host, no routing mesh); plain http sent there is redirected to https.", section="deployment"),
     Setting("image_tag", _docker_name, VERSION, "Tag of the astrohub/* images to run; one tag per release so an upgrade is a redeploy.", section="deployment"),
     Setting("log_level", _str, "INFO", "Log level of the hub.", choices=("DEBUG", "INFO", "WARNING", "ERROR"), section="deployment"),
     Setting("db_url", _str, "sqlite:////srv/jupyterhub/jupyterhub.sqlite", "The hub's database (SQLAlchemy URL); the default lives on the hub's named volume.", section="deployment"),
@@ -258,6 +258,13 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("registry", _registry, "", "Registry every node pulls the astrohub images from (`host:port`); `astrohub up` tags and pushes them there, the stack and the user servers name them `<registry>/astrohub/<name>:<tag>`. `127.0.0.1:<port>` is the machine's own registry (stack `astrohub-registry`, deployed by `astrohub up`). Empty: no registry, the images exist only where they were built (one node).", section="nodes"),
     Setting("group_nodes", _group_nodes, (), "Where servers run: `group:node`, comma-separated (e.g. `classroom-b:worker-1`): servers of the hub group's members run on the Swarm node labelled `astrohub.node=<node>` (`astrohub node add` sets it). A user in several listed groups gets the first.", section="nodes"),
     Setting("pin_homes", _bool, True, "Start every server again on the node that holds its home volume (named volumes are local to a node). Set false only when homes are on storage all nodes share (e.g. an NFS volume driver).", section="nodes"),
+    # -- HTTPS at the edge (src/astrohub/edge.py): the TLS mode follows from what is given
+    Setting("redirect_port", _int_at_least(0), 0, "Port the edge publishes on the host for plain http, answered only with a redirect to https (80 in production; ACME's http challenge needs it reachable as port 80). 0: none.", section="edge (TLS)"),
+    Setting("acme_email", _str, "", "Contact e-mail for ACME (Let's Encrypt). Set with a host name in `public_url`: the edge gets and renews that name's certificate itself (the public ports must be 443 and 80). Empty, and no certificate given: a local certificate authority (`astrohub ca-cert` prints its root).", section="edge (TLS)"),
+    Setting("acme_ca", _optional_url, "", "ACME directory of the certificate authority; empty: Let's Encrypt. E.g. https://acme-staging-v02.api.letsencrypt.org/directory to try a deployment.", section="edge (TLS)"),
+    Setting("tls_certificate", _str, None, "PEM certificate chain for the host name of `public_url`, from an institution's CA (docker secret; give the file with `ASTROHUB_TLS_CERTIFICATE_FILE`). A new file is a new secret at the next `make up`.", secret=True, section="edge (TLS)"),
+    Setting("tls_key", _str, None, "PEM private key of `tls_certificate` (docker secret; `ASTROHUB_TLS_KEY_FILE`).", secret=True, section="edge (TLS)"),
+    Setting("hsts_max_age", _int_at_least(0), 31536000, "Seconds browsers keep to https only for the host (Strict-Transport-Security); 0 tells them to forget it.", section="edge (TLS)"),
 )
 
 _BY_NAME = {s.name: s for s in SCHEMA}
@@ -356,6 +363,9 @@ def load(environ: Mapping[str, str] | None = None, secrets_dir: str | Path = SEC
             problems.append(f"{s.env}={shown} is invalid: {e}")
     if problems:
         raise SettingsError(problems)
+    if not values["public_url"]:
+        # The edge answers https on http_port (src/astrohub/edge.py).
+        values["public_url"] = f"https://127.0.0.1:{values['http_port']}"
     return Settings(values)
 
 

@@ -636,6 +636,9 @@ def make_app(settings: Settings | dict | None = None, *, start: bool = True) -> 
         cookie_secret=bytes.fromhex(settings.cookie_secret) if settings.cookie_secret else os.urandom(32),
         datacentre=dc,
         login_url=None,
+        # Behind the hub's https edge the login's _xsrf cookie is Secure too (HubOAuth
+        # marks its own cookies from the public URL; this one takes tornado's settings).
+        xsrf_cookie_kwargs={"secure": True} if os.environ.get("JUPYTERHUB_PUBLIC_URL", "").startswith("https://") else {},
     )
     if start:
         dc.start()

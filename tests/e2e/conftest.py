@@ -4,6 +4,11 @@ The session deploys its own stack (`astrohub-e2e`, port 18000, its own secrets a
 state folder) next to any stack the developer runs, builds what changed, and removes
 it afterwards. Docker missing is an error, never a skip: these tests are the proof.
 When a test fails, the logs of the hub, the proxy and the user servers are printed.
+
+Every test talks https to the stack's edge and trusts its local CA explicitly: the
+session writes a CA bundle (the system's CAs plus the stack's root) and points
+REQUESTS_CA_BUNDLE and SSL_CERT_FILE at it; chromium gets an NSS database that
+trusts the root (``chromium_env``). Verification is never switched off.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ E2E_PORT = os.environ.get("ASTROHUB_E2E_PORT", "18000")
 E2E_ENV = {
     "ASTROHUB_STACK_NAME": E2E_STACK,
     "ASTROHUB_HTTP_PORT": E2E_PORT,
-    "ASTROHUB_PUBLIC_URL": f"http://127.0.0.1:{E2E_PORT}",
+    "ASTROHUB_PUBLIC_URL": f"https://127.0.0.1:{E2E_PORT}",
+    # Plain http, redirected to https (the stacks of other modules take E2E_PORT + 1, + 2).
+    "ASTROHUB_REDIRECT_PORT": str(int(E2E_PORT) + 80),
     # Small servers: the e2e suite runs on 2 cores.
     "ASTROHUB_MEM_LIMIT": "1G",
     # Two courses (tests/e2e/test_courses*.py): the exchange and one formgrader each.
@@ -71,6 +78,9 @@ def stack(tmp_path_factory, request) -> Stack:
     stack.ensure_secrets()
     stack.deploy()
     stack.wait_until_ready()
+    # requests, urllib, websocket-client and tornado read these; each test uses https.
+    bundle = stack.ca_bundle()
+    os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = bundle
     request.session.e2e_stack = stack
     yield stack
     if not os.environ.get("ASTROHUB_E2E_KEEP"):
@@ -79,4 +89,21 @@ def stack(tmp_path_factory, request) -> Stack:
 
 @pytest.fixture(scope="session")
 def hub(stack) -> HubClient:
-    return HubClient(stack.local_url, stack.secret_value("ops_token"))
+    return HubClient(stack.local_url, stack.secret_value("ops_token"), verify=os.environ["SSL_CERT_FILE"])
+
+
+@pytest.fixture(scope="session")
+def chromium_env(stack, tmp_path_factory) -> dict:
+    """The environment for chromium: a HOME whose NSS database trusts the stack's root.
+
+    Chromium on Linux reads locally trusted CAs from ~/.pki/nssdb (certutil: Debian's
+    libnss3-tools). Pass it as ``launch(env=chromium_env)``."""
+    home = tmp_path_factory.mktemp("chromium-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    root = home / "astrohub-root.crt"
+    root.write_text(stack.root_certificate())
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", f"{stack.name} local CA", "-t", "C,,",
+                    "-i", str(root)], check=True)
+    return dict(os.environ, HOME=str(home))

@@ -115,7 +115,7 @@ def test_the_teacher_generates_and_releases_an_assignment(hub, course):
 
 
 @pytest.mark.browser
-def test_a_students_assignment_list_in_a_browser_shows_the_assignment(hub, course, stack):
+def test_a_students_assignment_list_in_a_browser_shows_the_assignment(hub, course, stack, chromium_env):
     from pathlib import Path
 
     from playwright.sync_api import sync_playwright
@@ -126,7 +126,7 @@ def test_a_students_assignment_list_in_a_browser_shows_the_assignment(hub, cours
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+            "--disable-sync", "--no-first-run"], env=chromium_env)
         try:
             context = browser.new_context(extra_http_headers={"Authorization": f"token {token}"},
                                           viewport={"width": 1280, "height": 800})

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import ssl
 import time
 import uuid
 from pathlib import Path
@@ -51,10 +53,10 @@ def dashboards_up(stack):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium_env):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, env=chromium_env)
         yield b
         b.close()
 
@@ -204,8 +206,9 @@ def dashboards_container() -> str:
 def test_execute_request_over_the_kernel_websocket_is_refused(dashboards_up):
     stack = dashboards_up
     kernel = kernel_of_a_fresh_page(stack)
-    ws_url = f"ws://127.0.0.1:{urlparse(stack.local_url).port}{PREFIX}api/kernels/{kernel}/channels"
-    ws = websocket.create_connection(ws_url, timeout=30)
+    ws_url = f"wss://127.0.0.1:{urlparse(stack.local_url).port}{PREFIX}api/kernels/{kernel}/channels"
+    # Through the edge, trusting the stack's local CA (tests/e2e/conftest.py).
+    ws = websocket.create_connection(ws_url, timeout=30, sslopt={"ca_certs": os.environ["SSL_CERT_FILE"]})
     try:
         # The channel itself works: an info request is answered ...
         ws.send(message("kernel_info_request", {}))
@@ -253,7 +256,8 @@ def raw_get(stack, path: str) -> tuple[int, bytes, list[str]]:
     port = urlparse(stack.local_url).port
     hops = []
     for _ in range(5):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=60,
+                                           context=ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"]))
         try:
             conn.request("GET", path)
             r = conn.getresponse()

@@ -17,7 +17,7 @@ import requests
 
 from astrohub import settings
 from astrohub.deploy import Stack, docker
-from astrohub.hubapi import HubClient, KernelDied
+from astrohub.hubapi import KernelDied
 
 from .conftest import ROOT, wipe
 
@@ -174,7 +174,7 @@ def culling_stack(stack, tmp_path_factory):
     cull.ensure_secrets()
     cull.deploy()
     cull.wait_until_ready()
-    yield cull, HubClient(cull.local_url, cull.secret_value("ops_token"))
+    yield cull, cull.hub_client()
     wipe(cull)
 
 

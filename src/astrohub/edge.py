@@ -1,0 +1,239 @@
+"""HTTPS at the edge: the Caddyfile of the `edge` service, generated from the settings.
+
+The edge (Debian's caddy, images/edge) is the stack's one public entry point: it
+terminates TLS and passes everything, websockets included, to the proxy on the
+overlay network. How it gets its certificate follows from what the settings give:
+
+* ``acme``: a contact e-mail and a host name in ``public_url``: the edge gets and
+  renews the certificate itself (Let's Encrypt, or ``acme_ca``);
+* ``certificate``: a certificate and key (docker secrets) from an institution;
+* ``internal``: neither: a local certificate authority of the edge's own (caddy's
+  ``tls internal``) signs certificates for localhost, 127.0.0.1 and the public host;
+  ``astrohub ca-cert`` prints its root so a teacher can trust it.
+
+Everything here is pure (settings in, text out) except what names ``docker``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .settings import Settings, SettingsError
+
+# Ports inside the edge container; the host ports are settings (http_port, redirect_port).
+HTTPS_PORT = 8443
+HTTP_PORT = 8080
+PROXY = "proxy:8000"
+# Where caddy keeps its local CA (XDG_DATA_HOME=/data on the edge-data volume).
+ROOT_CERT_PATH = "/data/caddy/pki/authorities/local/root.crt"
+CA_NAME = "astroparticle.online local CA"
+SECRETS = ("tls_certificate", "tls_key")
+
+
+def _host(settings: Settings) -> str:
+    return urlparse(settings.public_url).hostname or ""
+
+
+def _is_ip_or_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def tls_mode(settings: Settings) -> str:
+    """``acme``, ``certificate`` or ``internal`` (see the module's doc)."""
+    if settings.acme_email:
+        return "acme"
+    if settings.tls_certificate or settings.tls_key:
+        return "certificate"
+    return "internal"
+
+
+def problems(settings: Settings) -> list[str]:
+    """What keeps the edge from serving ``public_url`` over https, each with its fix."""
+    out = []
+    url = urlparse(settings.public_url)
+    host = _host(settings)
+    if url.scheme != "https":
+        out.append(f"ASTROHUB_PUBLIC_URL={settings.public_url!r} must start with https:// (the edge serves "
+                   f"only https; plain http is redirected); leave it unset for https://127.0.0.1:{settings.http_port}")
+    if settings.acme_email:
+        if _is_ip_or_local(host):
+            out.append(f"ASTROHUB_ACME_EMAIL is set but ASTROHUB_PUBLIC_URL names {host!r}: ACME certifies public "
+                       "host names only; set ASTROHUB_PUBLIC_URL to https://<your host name>, or unset "
+                       "ASTROHUB_ACME_EMAIL for a local certificate authority")
+        if "@" not in settings.acme_email:
+            out.append(f"ASTROHUB_ACME_EMAIL={settings.acme_email!r} is not an e-mail address")
+        if settings.tls_certificate or settings.tls_key:
+            out.append("give either ASTROHUB_ACME_EMAIL (automatic certificates) or ASTROHUB_TLS_CERTIFICATE_FILE "
+                       "and ASTROHUB_TLS_KEY_FILE (your own), not both")
+    elif bool(settings.tls_certificate) != bool(settings.tls_key):
+        missing = "ASTROHUB_TLS_KEY_FILE" if settings.tls_certificate else "ASTROHUB_TLS_CERTIFICATE_FILE"
+        out.append(f"a certificate needs its key and the key its certificate: set {missing} too")
+    if settings.acme_ca and not settings.acme_email:
+        out.append("ASTROHUB_ACME_CA is set without ASTROHUB_ACME_EMAIL: set the contact e-mail to use ACME")
+    if settings.redirect_port and settings.redirect_port == settings.http_port:
+        out.append(f"ASTROHUB_REDIRECT_PORT and ASTROHUB_HTTP_PORT are both {settings.http_port}: "
+                   "plain http and https need a port each")
+    return out
+
+
+def site_names(settings: Settings) -> list[str]:
+    """Host names the edge has a certificate for."""
+    host = _host(settings)
+    if tls_mode(settings) == "internal":
+        return list(dict.fromkeys(["localhost", "127.0.0.1", host]))
+    return [host]
+
+
+def caddyfile(settings: Settings) -> str:
+    """The edge's Caddyfile; raises SettingsError naming what to change."""
+    found = problems(settings)
+    if found:
+        raise SettingsError(found)
+    mode = tls_mode(settings)
+    host = _host(settings)
+    port = urlparse(settings.public_url).port or 443
+    port_suffix = "" if port == 443 else f":{port}"
+    options = [
+        f"http_port {HTTP_PORT}",
+        f"https_port {HTTPS_PORT}",
+        # caddy's own redirect would name its in-container port; ours names the public one.
+        "auto_https disable_redirects",
+        # Clients that connect by IP send no server name: answer with the public host's certificate.
+        f"default_sni {host}",
+    ]
+    if mode == "acme":
+        options.append(f"email {settings.acme_email}")
+        if settings.acme_ca:
+            options.append(f"acme_ca {settings.acme_ca}")
+    if mode == "internal":
+        # The root stays on the edge-data volume; nothing to install in a container.
+        options += ["skip_install_trust", "pki {", "\tca local {", f"\t\tname \"{CA_NAME}\"", "\t}", "}"]
+    options += [
+        # Plain http sent to the https port gets a redirect instead of a TLS error.
+        f"servers :{HTTPS_PORT} {{", "\tlistener_wrappers {", "\t\thttp_redirect", "\t\ttls", "\t}", "}",
+    ]
+    tls = {"acme": "", "certificate": "\ttls /run/secrets/tls_certificate /run/secrets/tls_key\n",
+           "internal": "\ttls internal\n"}[mode]
+    sites = ", ".join(f"https://{name}" for name in site_names(settings))
+    hsts = f"max-age={settings.hsts_max_age}"
+    return (
+        "# Generated by astrohub (src/astrohub/edge.py) from the settings; do not edit.\n"
+        "{\n" + "".join(f"\t{line}\n" for line in "\n".join(options).splitlines()) + "}\n\n"
+        f"{sites} {{\n"
+        f"{tls}"
+        "\theader {\n"
+        "\t\tdefer\n"
+        f"\t\tStrict-Transport-Security \"{hsts}\"\n"
+        "\t\tX-Content-Type-Options \"nosniff\"\n"
+        "\t\tReferrer-Policy \"strict-origin-when-cross-origin\"\n"
+        # Framing and CSP stay JupyterHub's own (the formgrader opens in its own tab).
+        "\t}\n"
+        # No body size limit and no timeouts: large uploads and downloads pass whole;
+        # websockets (kernels, Voila) are proxied as they are.
+        f"\treverse_proxy {PROXY} {{\n"
+        "\t\tflush_interval -1\n"
+        # A restarted proxy comes back under the same name: wait for it instead of a 502.
+        "\t\tlb_try_duration 30s\n"
+        "\t}\n"
+        "}\n\n"
+        f"http://:{HTTP_PORT} {{\n"
+        f"\tredir https://{{host}}{port_suffix}{{uri}} 308\n"
+        "}\n"
+    )
+
+
+def config_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def overlay(settings: Settings, secret_files: dict[str, Path] | None = None) -> dict:
+    """The parts of the edge service that depend on settings: a compose file's content.
+
+    The redirect port (none by default: two stacks on one machine would collide on
+    a fixed one) and, in ``certificate`` mode, the certificate and key as secrets
+    named after their content (docker secrets cannot change; a new file is a new secret).
+    """
+    service: dict = {}
+    top: dict = {"version": "3.8", "services": {"edge": service}}
+    if settings.redirect_port:
+        service["ports"] = [{"target": HTTP_PORT, "published": settings.redirect_port,
+                             "protocol": "tcp", "mode": "host"}]
+    if tls_mode(settings) == "certificate":
+        secret_files = secret_files or {}
+        service["secrets"] = [{"source": name, "target": name, "uid": "0", "gid": "0", "mode": 0o444}
+                              for name in SECRETS]
+        top["secrets"] = {
+            name: {"name": f"{settings.stack_name}_{name}_{config_hash(settings[name].strip())}",
+                   "file": str(secret_files.get(name, f"{name}.pem"))}
+            for name in SECRETS}
+    return top
+
+
+def local_url(settings: Settings) -> str:
+    """Where the operator's commands reach the stack on this machine.
+
+    The local CA certifies 127.0.0.1; an ACME or an institution's certificate names
+    only the public host, so that is where they go."""
+    if tls_mode(settings) == "internal":
+        return f"https://127.0.0.1:{settings.http_port}"
+    return settings.public_url
+
+
+def certificate_problem(log_text: str) -> str | None:
+    """From the edge's log: why it has no certificate (the latest failure), or None.
+
+    Caddy logs JSON lines; a failed ACME issuance is ``tls.obtain`` "could not get
+    certificate from issuer" (host name, issuer, error), then "will retry" (when).
+    A certificate obtained after failures clears the problem."""
+    problem, retry = None, ""
+    for line in log_text.splitlines():
+        start = line.find("{")
+        try:
+            entry = json.loads(line[start:]) if start >= 0 else None
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("logger") != "tls.obtain":
+            continue
+        msg = entry.get("msg", "")
+        if msg == "could not get certificate from issuer":
+            problem = (f"the edge has no certificate for {entry.get('identifier', 'the public host')}: "
+                       f"the ACME server ({entry.get('issuer', '?')}) did not give one: {entry.get('error', '?')}")
+            retry = ""
+        elif msg == "will retry" and problem:
+            retry = f"; caddy tries again in {entry.get('retrying_in', '?')} s (attempt {entry.get('attempt', '?')})"
+        elif msg == "certificate obtained successfully":
+            problem = None
+    if problem:
+        problem += retry + ". Check that the ACME server is reachable from the edge and that the host name's ports 80 and 443 reach it."
+    return problem
+
+
+def write_files(settings: Settings, state_dir: Path) -> dict[str, str]:
+    """Write the Caddyfile and edge.yml into the stack's state folder.
+
+    Returns the variables swarm/stack.yml needs and the overlay's path (``files``)."""
+    text = caddyfile(settings)
+    caddy_path = state_dir / "Caddyfile"
+    caddy_path.write_text(text)
+    secret_files = {}
+    if tls_mode(settings) == "certificate":
+        for name in SECRETS:
+            path = state_dir / f"{name}.pem"
+            path.write_text(settings[name].strip() + "\n")
+            path.chmod(0o600)
+            secret_files[name] = path
+    overlay_path = state_dir / "edge.yml"
+    # JSON is YAML: docker stack deploy reads it as a compose file.
+    overlay_path.write_text(json.dumps(overlay(settings, secret_files), indent=2) + "\n")
+    return {"ASTROHUB_EDGE_CADDYFILE": str(caddy_path), "ASTROHUB_EDGE_CONFIG_HASH": config_hash(text),
+            "files": str(overlay_path)}

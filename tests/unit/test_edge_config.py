@@ -1,0 +1,156 @@
+"""The edge's settings, Caddyfile and compose overlay (pure functions of the settings)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from traitlets.config import Config
+
+from astrohub import config, edge
+from astrohub.settings import SettingsError, load
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+
+
+def settings(**env):
+    return load({f"ASTROHUB_{k.upper()}": v for k, v in env.items()}, secrets_dir="/nonexistent")
+
+
+def test_the_public_url_defaults_to_https_on_the_published_port():
+    assert settings().public_url == "https://127.0.0.1:8000"
+    assert settings(http_port="18300").public_url == "https://127.0.0.1:18300"
+    assert settings(public_url="https://hub.example.org/").public_url == "https://hub.example.org"
+
+
+@pytest.mark.parametrize("env, mode", [
+    ({}, "internal"),
+    ({"public_url": "https://hub.school.example"}, "internal"),
+    ({"public_url": "https://hub.example.org", "acme_email": "ops@example.org"}, "acme"),
+    ({"public_url": "https://hub.example.org", "tls_certificate": PEM, "tls_key": KEY}, "certificate"),
+])
+def test_the_tls_mode_follows_from_what_is_given(env, mode):
+    assert edge.tls_mode(settings(**env)) == mode
+
+
+def test_the_local_ca_certifies_localhost_loopback_and_the_public_host():
+    s = settings(public_url="https://hub.school.example:8443", http_port="8443")
+    text = edge.caddyfile(s)
+    assert "https://localhost, https://127.0.0.1, https://hub.school.example {" in text
+    assert "\ttls internal\n" in text
+    assert f'name "{edge.CA_NAME}"' in text
+    assert "skip_install_trust" in text
+    assert "acme" not in text and "email" not in text
+    assert edge.local_url(s) == "https://127.0.0.1:8443"
+
+
+def test_acme_asks_the_given_ca_for_the_public_host_only():
+    s = settings(public_url="https://hub.example.org", acme_email="ops@example.org",
+                 acme_ca="https://acme-staging-v02.api.letsencrypt.org/directory")
+    text = edge.caddyfile(s)
+    assert "\temail ops@example.org\n" in text
+    assert "\tacme_ca https://acme-staging-v02.api.letsencrypt.org/directory\n" in text
+    assert "https://hub.example.org {" in text
+    assert "tls internal" not in text and "127.0.0.1" not in text.split("}\n\n", 1)[1].split("http://")[0]
+    assert "\tdefault_sni hub.example.org\n" in text
+    # the operator's commands go where the certificate is valid
+    assert edge.local_url(s) == "https://hub.example.org"
+
+
+def test_an_institutions_certificate_comes_from_secrets_named_after_their_content(tmp_path):
+    s = settings(public_url="https://hub.example.org", tls_certificate=PEM, tls_key=KEY)
+    assert "\ttls /run/secrets/tls_certificate /run/secrets/tls_key\n" in edge.caddyfile(s)
+    written = edge.write_files(s, tmp_path)
+    overlay = json.loads((tmp_path / "edge.yml").read_text())
+    assert written["files"] == str(tmp_path / "edge.yml")
+    secrets = overlay["secrets"]
+    assert set(secrets) == set(edge.SECRETS)
+    assert secrets["tls_certificate"]["name"].startswith("astrohub_tls_certificate_")
+    assert (tmp_path / "tls_key.pem").read_text() == KEY + "\n"
+    assert oct((tmp_path / "tls_key.pem").stat().st_mode & 0o777) == "0o600"
+    renewed = settings(public_url="https://hub.example.org", tls_certificate=PEM + "\n", tls_key=KEY)
+    other = edge.overlay(renewed)["secrets"]["tls_certificate"]["name"]
+    assert other == secrets["tls_certificate"]["name"]  # same content after strip: same secret
+    changed = settings(public_url="https://hub.example.org", tls_certificate=PEM.replace("MIIB", "MIIC"), tls_key=KEY)
+    assert edge.overlay(changed)["secrets"]["tls_certificate"]["name"] != secrets["tls_certificate"]["name"]
+
+
+def test_the_edge_proxies_everything_with_hsts_and_no_limits():
+    text = edge.caddyfile(settings(hsts_max_age="600"))
+    assert '\t\tStrict-Transport-Security "max-age=600"\n' in text
+    assert '\t\tX-Content-Type-Options "nosniff"\n' in text
+    assert "\treverse_proxy proxy:8000 {\n" in text
+    # no body size limit, no timeouts that cut a large transfer, no framing rules of its own
+    for absent in ("max_size", "request_body", "timeout", "X-Frame-Options", "Content-Security-Policy"):
+        assert absent not in text
+    # plain http on the https port is redirected by caddy's listener wrapper
+    assert f"servers :{edge.HTTPS_PORT} {{\n\t\tlistener_wrappers {{\n\t\t\thttp_redirect\n\t\t\ttls\n" in text
+
+
+@pytest.mark.parametrize("public_url, location", [
+    ("https://127.0.0.1:18300", "https://{host}:18300{uri}"),
+    ("https://hub.example.org", "https://{host}{uri}"),
+])
+def test_plain_http_redirects_to_the_public_https_port(public_url, location):
+    text = edge.caddyfile(settings(public_url=public_url))
+    assert f"http://:{edge.HTTP_PORT} {{\n\tredir {location} 308\n}}\n" in text
+
+
+def test_the_redirect_port_is_published_only_when_set():
+    assert "ports" not in edge.overlay(settings())["services"]["edge"]
+    ports = edge.overlay(settings(redirect_port="80"))["services"]["edge"]["ports"]
+    assert ports == [{"target": edge.HTTP_PORT, "published": 80, "protocol": "tcp", "mode": "host"}]
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"public_url": "http://127.0.0.1:8000"}, "must start with https://"),
+    ({"acme_email": "ops@example.org"}, "ACME certifies public host names only"),
+    ({"public_url": "https://localhost", "acme_email": "ops@example.org"}, "ACME certifies public host names only"),
+    ({"public_url": "https://hub.example.org", "acme_email": "ops"}, "is not an e-mail address"),
+    ({"public_url": "https://hub.example.org", "acme_email": "ops@example.org", "tls_certificate": PEM, "tls_key": KEY},
+     "not both"),
+    ({"public_url": "https://hub.example.org", "tls_certificate": PEM}, "set ASTROHUB_TLS_KEY_FILE too"),
+    ({"tls_key": KEY}, "set ASTROHUB_TLS_CERTIFICATE_FILE too"),
+    ({"acme_ca": "https://acme.example.org/dir"}, "without ASTROHUB_ACME_EMAIL"),
+    ({"redirect_port": "8000"}, "need a port each"),
+])
+def test_settings_the_edge_cannot_serve_are_refused_with_the_fix(env, says):
+    with pytest.raises(SettingsError) as e:
+        edge.caddyfile(settings(**env))
+    assert says in str(e.value)
+
+
+def test_the_hub_knows_its_public_https_address_and_marks_cookies_secure():
+    c = config.apply(settings(public_url="https://hub.example.org"), Config())
+    assert c.JupyterHub.public_url == "https://hub.example.org/"
+    assert c.JupyterHub.cookie_options == {"secure": True}
+    assert c.JupyterHub.tornado_settings["xsrf_cookie_kwargs"] == {"secure": True}
+
+
+def test_a_hub_without_the_edge_keeps_its_cookies_as_they_were():
+    c = config.apply(settings(public_url="http://127.0.0.1:8000"), Config())
+    assert "public_url" not in c.JupyterHub and "cookie_options" not in c.JupyterHub
+
+
+ACME_LOG = "\n".join(json.dumps(e) for e in [
+    {"level": "info", "logger": "tls.obtain", "msg": "acquiring lock", "identifier": "hub.example.org"},
+    {"level": "error", "logger": "tls.obtain", "msg": "could not get certificate from issuer",
+     "identifier": "hub.example.org", "issuer": "127.0.0.1:9-directory",
+     "error": "registering account [mailto:ops@example.org] with server: provisioning client: performing request: "
+              "Get \"https://127.0.0.1:9/directory\": dial tcp 127.0.0.1:9: connect: connection refused"},
+    {"level": "error", "logger": "tls.obtain", "msg": "will retry", "attempt": 1, "retrying_in": 60},
+])
+
+
+def test_an_acme_failure_in_the_edges_log_becomes_one_clear_sentence():
+    why = edge.certificate_problem("edge.1.x@node | " + ACME_LOG.replace("\n", "\nedge.1.x@node | "))
+    assert why.startswith("the edge has no certificate for hub.example.org: the ACME server (127.0.0.1:9-directory)")
+    assert "connection refused" in why and "tries again in 60 s (attempt 1)" in why
+
+
+def test_a_certificate_obtained_later_clears_the_problem():
+    ok = json.dumps({"level": "info", "logger": "tls.obtain", "msg": "certificate obtained successfully",
+                     "identifier": "hub.example.org"})
+    assert edge.certificate_problem(ACME_LOG + "\n" + ok) is None
+    assert edge.certificate_problem("not json\n{broken") is None
