@@ -15,7 +15,7 @@ DASHBOARDS_PORT                8866                          port to listen on
 DASHBOARDS_PREHEAT             1                             0: every visit starts and runs a kernel
 DASHBOARDS_POOL_SIZE           1                             preheated kernels per dashboard
 DASHBOARDS_CULL_IDLE_SECONDS   900                           a visitor's kernel idle this long is stopped
-DASHBOARDS_CULL_CLOSED_SECONDS 60                            ... and after this long once its page is closed
+DASHBOARDS_CULL_CLOSED_SECONDS 30                            ... and after this long once its page is closed
 DASHBOARDS_TOKEN_FILE          /run/secrets/astrohub_...     the ``dashboards`` service's hub token
 KCDC_URL                       (kcdc default)                the datacentre, e.g. http://datacentre:10101/...
 DASHBOARDS_CACHE_DIR           $TMP/dashboards-cache         selections shared by all kernels
@@ -47,7 +47,7 @@ DROPPED = ("/voila/tree", "/voila/api/contents", "/voila/files/")
 
 
 def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bool = True, pool_size: int = 1,
-                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 60.0) -> Config:
+                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 30.0) -> Config:
     """The Voila configuration of the public server (a pure function, tested alone)."""
     if not (base_url.startswith("/") and base_url.endswith("/")):
         raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DEFAULT_BASE_URL} (got {base_url!r})")
@@ -76,6 +76,8 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
     k.cull_connected = True
     k.cull_busy = False
     c.DashboardsVoila.cull_closed_seconds = cull_closed_seconds
+    # Visitors arrive through the https edge: the anonymous visitor cookie says so.
+    c.IdentityProvider.secure_cookie = True
     return c
 
 
@@ -127,7 +129,7 @@ class TemplateStatic(TemplateStaticFileHandler):
 class DashboardsVoila(Voila):
     """Voila in directory mode minus the tree, contents and files routes."""
 
-    cull_closed_seconds = Float(60.0, help="stop the kernel of a closed page after this many seconds "
+    cull_closed_seconds = Float(30.0, help="stop the kernel of a closed page after this many seconds "
                                 "(0: only the idle culler)").tag(config=True)
 
     def init_handlers(self):
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         preheat=env.get("DASHBOARDS_PREHEAT", "1") not in ("0", "false", "no"),
         pool_size=int(env.get("DASHBOARDS_POOL_SIZE", "1")),
         cull_idle_seconds=int(env.get("DASHBOARDS_CULL_IDLE_SECONDS", "900")),
-        cull_closed_seconds=float(env.get("DASHBOARDS_CULL_CLOSED_SECONDS", "60")),
+        cull_closed_seconds=float(env.get("DASHBOARDS_CULL_CLOSED_SECONDS", "30")),
     )
     # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
     os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)

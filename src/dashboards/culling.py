@@ -1,4 +1,4 @@
-"""Stop the kernels of closed dashboard pages within a minute.
+"""Stop the kernels of closed dashboard pages within half a minute.
 
 Every Voila page view owns a kernel (150-250 MB). Jupyter's culler has one idle timeout
 for all kernels; a tab left open on a phone should keep its kernel for a while

@@ -78,6 +78,15 @@ def test_each_dashboard_answers_without_a_cookie(dashboards_up, notebook):
     assert "build()" not in r.text
 
 
+def test_the_visitor_cookie_is_secure(dashboards_up):
+    r = requests.get(render_url(dashboards_up, "spectrum.ipynb"), timeout=120)
+    assert r.status_code == 200
+    cookies = r.raw.headers.getlist("Set-Cookie")
+    assert cookies  # Voila's anonymous visitor identity
+    for cookie in cookies:
+        assert "; Secure" in cookie and "HttpOnly" in cookie, cookie
+
+
 def painted_pixels(frame) -> int:
     """Non-transparent pixels over the bokeh canvases of the plot's iframe (0 = nothing drawn)."""
     return frame.locator("canvas").first.evaluate("""() => {
@@ -296,7 +305,7 @@ def test_the_service_runs_with_a_memory_limit_and_the_token_only_as_a_file(dashb
     service = f"{dashboards_up.name}_dashboards"
     limit = docker("service", "inspect", service, "--format",
                    "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}").stdout.strip()
-    assert int(limit) == 2 * 1024**3
+    assert int(limit) == 4 * 1024**3  # the default ASTROHUB_DASHBOARDS_MEM_LIMIT
     env = docker("service", "inspect", service, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}").stdout
     token = dashboards_up.secret_value("dashboards_token")
     assert token and token not in env

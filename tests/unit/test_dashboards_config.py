@@ -16,6 +16,7 @@ def test_public_voila_refuses_overrides_preheats_and_culls():
     assert v.file_allowlist == []
     assert c.MappingKernelManager.cull_idle_timeout == 900 and c.MappingKernelManager.cull_connected is True
     assert c.Voila.base_url == c.Voila.server_url == "/services/dashboards/"
+    assert c.IdentityProvider.secure_cookie is True
 
 
 def test_stock_mode_has_no_pool():
