@@ -75,31 +75,26 @@ def _write_atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def datashop(datashop_id: str) -> dict:
-    """A data shop's description (columns, exposure, stations), cached."""
-    key = _key("datashop", datashop_id)
+def _cached_json(key: str, fetch):
+    """``fetch()`` (patiently), kept in memory and as a JSON file for every kernel."""
     if key not in _memory:
         path = cache_dir() / f"{key}.json"
         if _fresh(path):
             _memory[key] = json.loads(path.read_text())
         else:
-            info = patiently(lambda: client().datashop(datashop_id))
-            _write_atomic(path, lambda p: p.write_text(json.dumps(info)))
-            _memory[key] = info
+            value = patiently(fetch)
+            _write_atomic(path, lambda p: p.write_text(json.dumps(value)))
+            _memory[key] = value
     return _memory[key]
+
+
+def datashop(datashop_id: str) -> dict:
+    """A data shop's description (columns, exposure, stations), cached."""
+    return _cached_json(_key("datashop", datashop_id), lambda: client().datashop(datashop_id))
 
 
 def datashops() -> list[dict]:
-    key = _key("datashops", "")
-    if key not in _memory:
-        path = cache_dir() / f"{key}.json"
-        if _fresh(path):
-            _memory[key] = json.loads(path.read_text())
-        else:
-            shops = patiently(lambda: client().datashops())
-            _write_atomic(path, lambda p: p.write_text(json.dumps(shops)))
-            _memory[key] = shops
-    return _memory[key]
+    return _cached_json(_key("datashops", ""), lambda: client().datashops())
 
 
 def patiently(call, patience: float = 180.0):

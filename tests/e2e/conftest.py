@@ -89,7 +89,7 @@ def stack(tmp_path_factory, request) -> Stack:
 
 @pytest.fixture(scope="session")
 def hub(stack) -> HubClient:
-    return HubClient(stack.local_url, stack.secret_value("ops_token"), verify=os.environ["SSL_CERT_FILE"])
+    return stack.hub_client()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import pytest
 
 from astrohub import nodes, settings
 from astrohub.deploy import Stack, docker
-from astrohub.hubapi import HubClient
 
 from .conftest import ROOT, wipe
 
@@ -73,7 +72,7 @@ def two_nodes(stack):
     print(f"\nfigures: push of the images to {REGISTRY} {push_s:.1f} s; "
           f"worker started and joined {join_s:.1f} s; user image pulled onto it {pull_s:.1f} s")
     # Through the stack's edge (https, trusting its own local CA) where there is one.
-    hub = s.hub_client(timeout=60) if hasattr(s, "hub_client") else HubClient(s.local_url, s.secret_value("ops_token"), timeout=60)
+    hub = s.hub_client(timeout=60)
     yield s, hub, worker, node_id
     wipe(s)
     nodes.remove(worker)
