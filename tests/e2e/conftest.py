@@ -37,6 +37,8 @@ E2E_ENV = {
     "ASTROHUB_MEM_LIMIT": "1G",
     # Two courses (tests/e2e/test_courses*.py): the exchange and one formgrader each.
     "ASTROHUB_COURSES": "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201:students-astro201",
+    # Two e2e runs on one machine build and run their own image tags, not each other's.
+    "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
 }
 
 

@@ -169,7 +169,8 @@ ACME_ENV = {
 @pytest.fixture
 def acme_stack(stack, tmp_path):
     """A second, small stack: only the edge, with ACME settings (no ports published)."""
-    s = Stack(ROOT, settings.load({**ACME_ENV, "ASTROHUB_STACK_NAME": f"{stack.name}-acme"},
+    s = Stack(ROOT, settings.load({**ACME_ENV, "ASTROHUB_STACK_NAME": f"{stack.name}-acme",
+                                   "ASTROHUB_IMAGE_TAG": stack.settings.image_tag},
                                   secrets_dir="/nonexistent"))
     wipe(s)
     s.state_dir.mkdir(parents=True, exist_ok=True)

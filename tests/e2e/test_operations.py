@@ -168,7 +168,8 @@ def test_the_health_command_reports_a_healthy_hub(stack):
 def culling_stack(stack, tmp_path_factory):
     """A second small stack whose culler stops servers idle for 30 s."""
     env = {"ASTROHUB_STACK_NAME": f"{stack.name}-cull", "ASTROHUB_HTTP_PORT": str(stack.settings.http_port + 1),
-           "ASTROHUB_CULL_IDLE_TIMEOUT": "30", "ASTROHUB_CULL_EVERY": "10", "ASTROHUB_MEM_LIMIT": "1G"}
+           "ASTROHUB_CULL_IDLE_TIMEOUT": "30", "ASTROHUB_CULL_EVERY": "10", "ASTROHUB_MEM_LIMIT": "1G",
+           "ASTROHUB_IMAGE_TAG": stack.settings.image_tag}
     cull = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     wipe(cull)
     cull.ensure_secrets()

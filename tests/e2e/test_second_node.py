@@ -45,6 +45,7 @@ def two_nodes(stack):
         "ASTROHUB_STACK_NAME": f"{stack.name}-nodes",
         "ASTROHUB_HTTP_PORT": str(stack.settings.http_port + 2),
         "ASTROHUB_MEM_LIMIT": "1G",
+        "ASTROHUB_IMAGE_TAG": stack.settings.image_tag,
         "ASTROHUB_REGISTRY": REGISTRY,
         "ASTROHUB_GROUP_NODES": f"{GROUP}:{worker}",
     }
