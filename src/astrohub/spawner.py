@@ -22,6 +22,8 @@ from docker.types import Mount
 from dockerspawner import SwarmSpawner
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
+from astrohub.server_roles import ROLE_VARIABLE
+
 # Task states after which a task's container is gone.
 _ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 # Task states that mean "not yet running, keep waiting" (Docker's task lifecycle).
@@ -61,6 +63,12 @@ class AstroSwarmSpawner(SwarmSpawner):
     def is_teacher(self) -> bool:
         """Admins and members of a course's formgrade-<course> group."""
         return bool(self.user.admin) or any(g.name.startswith("formgrade-") for g in self.user.groups)
+
+    def get_env(self):
+        # The server loads only the extensions of its role (astrohub.server_roles).
+        env = super().get_env()
+        env[ROLE_VARIABLE] = "teacher" if self.is_teacher() else "student"
+        return env
 
     async def start(self):
         # Limits per role, decided at each start: group membership can change

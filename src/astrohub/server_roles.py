@@ -1,0 +1,41 @@
+"""Which Jupyter server extensions a user server loads, by the role it serves.
+
+Every extension a server loads is imported and set up before the server
+answers: with 30 students starting at once on two cores, each unused one is
+paid 30 times. The spawner sets ASTROHUB_SERVER_ROLE per user (student or
+teacher), the course formgrader service sets ``formgrader``; the image's
+/etc/jupyter/jupyter_server_config.py turns the rest off.
+"""
+
+from __future__ import annotations
+
+ROLE_VARIABLE = "ASTROHUB_SERVER_ROLE"
+
+# jupyter_lsp serves language servers, and the images install none: it only costs
+# start time, for every role.
+_NO_LANGUAGE_SERVERS = ("jupyter_lsp",)
+
+# What each role leaves out. Students keep assignment_list (fetch, submit) and
+# validate_assignment; grading and the course list are the teachers'. Voila's
+# in-server preview is not used by the masterclasses (the public dashboards
+# are their own service), so students do without it.
+_OFF = {
+    "student": _NO_LANGUAGE_SERVERS + (
+        "nbgrader.server_extensions.formgrader",
+        "nbgrader.server_extensions.course_list",
+        "voila.server_extension",
+    ),
+    "teacher": _NO_LANGUAGE_SERVERS,
+    "formgrader": _NO_LANGUAGE_SERVERS + ("voila.server_extension",),
+}
+ROLES = tuple(_OFF)
+# A server started without the variable (by hand, or by an older hub) loads what a teacher's does.
+DEFAULT_ROLE = "teacher"
+
+
+def disabled_extensions(role: str) -> dict[str, bool]:
+    """ServerApp.jpserver_extensions entries that turn off what `role` does not use."""
+    role = role or DEFAULT_ROLE
+    if role not in _OFF:
+        raise ValueError(f"{ROLE_VARIABLE}={role!r} is not a server role: use one of {', '.join(ROLES)}")
+    return {name: False for name in _OFF[role]}
