@@ -135,6 +135,11 @@ class Stack:
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
             ASTROHUB_DASHBOARDS_MEM_LIMIT=self.settings.dashboards_mem_limit,
+            ASTROHUB_DASHBOARDS_POOL_SIZE=str(self.settings.dashboards_pool_size),
+            ASTROHUB_DASHBOARDS_MAX_KERNELS=str(settings_mod.dashboards_max_kernels(self.settings)),
+            ASTROHUB_DASHBOARDS_KERNELS_PER_CLIENT=str(self.settings.dashboards_kernels_per_client),
+            ASTROHUB_DASHBOARDS_KERNELS_PER_ADDRESS=str(self.settings.dashboards_kernels_per_address),
+            ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )
