@@ -22,6 +22,7 @@ DASHBOARDS_RENDERS_AT_ONCE     2                             pages rendered at o
 DASHBOARDS_CULL_IDLE_SECONDS   900                           a visitor's kernel idle this long is stopped
 DASHBOARDS_CULL_CLOSED_SECONDS 30                            ... and after this long once its page is closed
 DASHBOARDS_CULL_UNOPENED_SEC.. 300                           ... or if its page never opened its websocket
+DASHBOARDS_SECURE_COOKIES      1                             0: cookies also over plain http (tests only)
 DASHBOARDS_TOKEN_FILE          /run/secrets/astrohub_...     the ``dashboards`` service's hub token
 KCDC_URL                       (kcdc default)                the datacentre, e.g. http://datacentre:10101/...
 DASHBOARDS_CACHE_DIR           $TMP/dashboards-cache         selections shared by all kernels
@@ -34,7 +35,7 @@ import os
 from pathlib import Path
 
 import tornado.web
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int
 from traitlets.config import Config
 from voila.app import Voila
 from voila.static_file_handler import TemplateStaticFileHandler
@@ -66,7 +67,7 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
                  cull_idle_seconds: int = 900, cull_closed_seconds: float = 30.0,
                  cull_unopened_seconds: float = 300.0, max_kernels: int = DEFAULT_MAX_KERNELS,
                  kernels_per_client: int = 3, kernels_per_address: int = 30, queue_length: int = 200,
-                 renders_at_once: int = 2) -> Config:
+                 renders_at_once: int = 2, secure_cookies: bool = True) -> Config:
     """The Voila configuration of the public server (a pure function, tested alone)."""
     if not (base_url.startswith("/") and base_url.endswith("/")):
         raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DEFAULT_BASE_URL} (got {base_url!r})")
@@ -106,8 +107,10 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
     d.kernels_per_address = kernels_per_address
     d.queue_length = queue_length
     d.renders_at_once = renders_at_once
-    # Visitors arrive through the https edge: the anonymous visitor cookie says so.
-    c.IdentityProvider.secure_cookie = True
+    # Visitors arrive through the https edge: the anonymous visitor cookie says so (and
+    # the line's ticket cookie). Only a direct http connection (tests) turns this off.
+    c.IdentityProvider.secure_cookie = secure_cookies
+    d.secure_cookies = secure_cookies
     return c
 
 
@@ -168,6 +171,7 @@ class DashboardsVoila(Voila):
     kernels_per_address = Int(30, help="kernels all visitors behind one address hold at once").tag(config=True)
     queue_length = Int(200, help="visitors waiting in line; beyond them: 503").tag(config=True)
     renders_at_once = Int(2, help="pages rendered (kernels started) at the same time").tag(config=True)
+    secure_cookies = Bool(True, help="visitor and ticket cookies only over https").tag(config=True)
 
     def init_handlers(self):
         from bokeh.util.paths import static_path
@@ -177,6 +181,7 @@ class DashboardsVoila(Voila):
         if self.cull_closed_seconds > 0:
             self._closed_culler = culler.start()
         self.app.settings["dashboards_culler"] = culler
+        self.app.settings["dashboards_secure_cookies"] = self.secure_cookies
         self.app.settings["dashboards_admission"] = Admission(
             self.max_visitor_kernels, per_client=self.kernels_per_client, per_address=self.kernels_per_address,
             queue_length=self.queue_length, renders_at_once=self.renders_at_once)
@@ -220,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         kernels_per_address=int(env.get("DASHBOARDS_KERNELS_PER_ADDRESS", "30")),
         queue_length=int(env.get("DASHBOARDS_QUEUE_LENGTH", "200")),
         renders_at_once=int(env.get("DASHBOARDS_RENDERS_AT_ONCE", "2")),
+        secure_cookies=env.get("DASHBOARDS_SECURE_COOKIES", "1") not in ("0", "false", "no"),
     )
     # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
     os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)

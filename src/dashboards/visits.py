@@ -83,8 +83,8 @@ class AdmittedVoilaHandler(TornadoVoilaHandler):
             self.finish(too_busy_page())
             return
         if decision.action == "wait":
-            self.set_cookie(TICKET_COOKIE, decision.ticket, path=cookie_path, secure=True, httponly=True,
-                            samesite="Lax")
+            self.set_cookie(TICKET_COOKIE, decision.ticket, path=cookie_path, httponly=True, samesite="Lax",
+                            secure=self.settings.get("dashboards_secure_cookies", True))
             self.set_header("Cache-Control", "no-store")
             self.set_header("X-Dashboards-Position", str(decision.position))
             self.finish(waiting_page(decision.position, decision.own_limit))
