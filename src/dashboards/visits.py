@@ -89,7 +89,9 @@ class AdmittedVoilaHandler(TornadoVoilaHandler):
             self.set_header("X-Dashboards-Position", str(decision.position))
             self.finish(waiting_page(decision.position, decision.own_limit))
             return
-        self.clear_cookie(TICKET_COOKIE, path=cookie_path)
+        if self.get_cookie(TICKET_COOKIE):
+            self.clear_cookie(TICKET_COOKIE, path=cookie_path, httponly=True, samesite="Lax",
+                              secure=self.settings.get("dashboards_secure_cookies", True))
         kernel_id = None
         try:
             async for snippet in self.get_generator(path=path):
