@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from astrohub import images, settings  # noqa: E402
+from astrohub import settings  # noqa: E402
 from astrohub.deploy import Stack, docker  # noqa: E402
 from tests.support.dashboard_visitor import PREFIX, visit  # noqa: E402
 
@@ -161,12 +161,7 @@ def main() -> None:
     env.setdefault("ASTROHUB_HTTP_PORT", "18700")
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     if not args.existing:
-        stack.ensure_swarm()
-        stack.remove()
-        images.build(ROOT, stack.settings.image_tag)
-        stack.ensure_secrets()
-        stack.deploy()
-        stack.wait_until_ready()
+        stack.deploy_fresh()
     ca = stack.ca_bundle()
     limit_mb = settings.memory_mb(stack.settings.dashboards_mem_limit)
     try:

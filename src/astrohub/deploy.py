@@ -123,6 +123,18 @@ class Stack:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def deploy_fresh(self) -> None:
+        """A benchmark's stack from nothing: this tag's images built, an old stack of the
+        name removed, secrets made, deployed and answering."""
+        from . import images
+
+        self.ensure_swarm()
+        self.remove()
+        images.build(self.root, self.settings.image_tag)
+        self.ensure_secrets()
+        self.deploy()
+        self.wait_until_ready()
+
     def deploy(self) -> None:
         env_file = self.write_env_file()
         config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]

@@ -7,26 +7,28 @@ lets only comm and info messages through); on top of that this server drops the
 directory tree, the contents API and the file handler, serves a static landing page
 (no kernel per visit) and BokehJS itself (no CDN). Settings (environment):
 
-=============================  ============================  ===========================================
-variable                       default                       meaning
-=============================  ============================  ===========================================
-DASHBOARDS_BASE_URL            /services/dashboards/         URL prefix (the proxy forwards it unchanged)
-DASHBOARDS_PORT                8866                          port to listen on
-DASHBOARDS_PREHEAT             1                             0: every visit starts and runs a kernel
-DASHBOARDS_POOL_SIZE           1                             preheated kernels per dashboard
-DASHBOARDS_MAX_KERNELS         22                            kernels at once, pools included (4G / 170 MB)
-DASHBOARDS_KERNELS_PER_CLIENT  3                             pages one visitor cookie may hold
-DASHBOARDS_KERNELS_PER_ADDRESS 30                            pages one address may hold (a class behind NAT)
-DASHBOARDS_QUEUE_LENGTH        200                           visitors waiting in line; beyond: 503
-DASHBOARDS_RENDERS_AT_ONCE     2                             pages rendered at once (CPU: kernel starts)
-DASHBOARDS_CULL_IDLE_SECONDS   900                           a visitor's kernel idle this long is stopped
-DASHBOARDS_CULL_CLOSED_SECONDS 30                            ... and after this long once its page is closed
-DASHBOARDS_CULL_UNOPENED_SEC.. 300                           ... or if its page never opened its websocket
-DASHBOARDS_SECURE_COOKIES      1                             0: cookies also over plain http (tests only)
-DASHBOARDS_TOKEN_FILE          /run/secrets/astrohub_...     the ``dashboards`` service's hub token
-KCDC_URL                       (kcdc default)                the datacentre, e.g. http://datacentre:10101/...
-DASHBOARDS_CACHE_DIR           $TMP/dashboards-cache         selections shared by all kernels
-=============================  ============================  ===========================================
+================================  =========================  ================================================
+variable                          default                    meaning
+================================  =========================  ================================================
+DASHBOARDS_BASE_URL               /services/dashboards/      URL prefix (the proxy forwards it unchanged)
+DASHBOARDS_PORT                   8866                       port to listen on
+DASHBOARDS_PREHEAT                1                          0: every visit starts and runs a kernel
+DASHBOARDS_POOL_SIZE              1                          preheated kernels per dashboard
+DASHBOARDS_MAX_KERNELS            22                         kernels at once, pools included (4G / 170 MB)
+DASHBOARDS_KERNELS_PER_CLIENT     3                          pages one visitor cookie may hold
+DASHBOARDS_KERNELS_PER_ADDRESS    30                         pages one address may hold (a class behind NAT)
+DASHBOARDS_QUEUE_LENGTH           200                        visitors waiting in line; beyond: 503
+DASHBOARDS_RENDERS_AT_ONCE        2                          pages rendered at once (CPU: kernel starts)
+DASHBOARDS_CULL_IDLE_SECONDS      900                        a visitor's kernel idle this long is stopped
+DASHBOARDS_CULL_CLOSED_SECONDS    30                         ... and after this long once its page is closed
+DASHBOARDS_CULL_UNOPENED_SECONDS  300                        ... or if its page never opened its websocket
+DASHBOARDS_SECURE_COOKIES         1                          0: cookies also over plain http (tests only)
+DASHBOARDS_TOKEN_FILE             /run/secrets/astrohub_...  the ``dashboards`` service's hub token
+KCDC_URL                          (kcdc default)             the datacentre, e.g. http://datacentre:10101/...
+DASHBOARDS_CACHE_DIR              $TMP/dashboards-cache      selections shared by all kernels
+DASHBOARDS_CACHE_MB               512                        the selections folder, least recently used out
+DASHBOARDS_MEMORY_CACHE_MB        64                         selections kept in one kernel's memory
+================================  =========================  ================================================
 """
 from __future__ import annotations
 
