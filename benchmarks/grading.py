@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from astrohub import images, settings  # noqa: E402
+from astrohub import settings  # noqa: E402
 from astrohub.deploy import Stack  # noqa: E402
 from astrohub.hubapi import HubClient  # noqa: E402
 
@@ -74,12 +74,7 @@ def main() -> None:
     env = {"ASTROHUB_STACK_NAME": STACK, "ASTROHUB_HTTP_PORT": PORT, "ASTROHUB_MEM_LIMIT": "1G",
            "ASTROHUB_COURSES": f"{COURSE}:teachers-{COURSE}"}
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
-    stack.ensure_swarm()
-    stack.remove()
-    images.build(ROOT, stack.settings.image_tag)
-    stack.ensure_secrets()
-    stack.deploy()
-    stack.wait_until_ready()
+    stack.deploy_fresh()
     hub = stack.hub_client(timeout=120)  # https through the edge, its CA trusted
     try:
         hub.create_user("teacher")

@@ -123,6 +123,18 @@ class Stack:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def deploy_fresh(self) -> None:
+        """A benchmark's stack from nothing: this tag's images built, an old stack of the
+        name removed, secrets made, deployed and answering."""
+        from . import images
+
+        self.ensure_swarm()
+        self.remove()
+        images.build(self.root, self.settings.image_tag)
+        self.ensure_secrets()
+        self.deploy()
+        self.wait_until_ready()
+
     def deploy(self) -> None:
         env_file = self.write_env_file()
         config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]
@@ -135,6 +147,11 @@ class Stack:
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
             ASTROHUB_DASHBOARDS_MEM_LIMIT=self.settings.dashboards_mem_limit,
+            ASTROHUB_DASHBOARDS_POOL_SIZE=str(self.settings.dashboards_pool_size),
+            ASTROHUB_DASHBOARDS_MAX_KERNELS=str(settings_mod.dashboards_max_kernels(self.settings)),
+            ASTROHUB_DASHBOARDS_KERNELS_PER_CLIENT=str(self.settings.dashboards_kernels_per_client),
+            ASTROHUB_DASHBOARDS_KERNELS_PER_ADDRESS=str(self.settings.dashboards_kernels_per_address),
+            ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )

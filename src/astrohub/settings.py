@@ -238,7 +238,12 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("home_volume", _str, "{stack}-home-{username}", "Name of each user's home volume; `{stack}` and `{username}` are filled in. Survives server restarts and image upgrades.", section="servers"),
     Setting("start_timeout", _int_at_least(10), 300, "Seconds a server may take to start before the hub gives up.", section="servers"),
     Setting("teacher_mem_limit", _memory, "4G", "Memory limit of the server of a teacher (a member of a course's `formgrade-<course>` group) or an admin.", section="servers"),
-    Setting("dashboards_mem_limit", _memory, "4G", "Memory limit of the public dashboards service. Every dashboard page a visitor has open holds a kernel of about 170 MB (five more are preheated; a closed page's kernel goes after 30 s): 4G serves about fifteen pages at once, a masterclass of thirty on the dashboards needs about 8G. Past the limit the kernel OOM killer ends visitors' kernels.", section="servers"),
+    Setting("dashboards_mem_limit", _memory, "4G", "Memory limit of the public dashboards service. Every dashboard page a visitor has open holds a kernel of about 170 MB (five more are preheated; a closed page's kernel goes after 30 s): the kernels the service runs at once follow from it (`dashboards_max_kernels`): 4G runs 22, five preheated and 17 visitors' pages, and further visitors wait in line; a masterclass of thirty all on the dashboards at once is served without waiting at about 7G.", section="servers"),
+    Setting("dashboards_pool_size", _int_at_least(0), 1, "Preheated kernels per public dashboard (five dashboards): the first visitors of each get a page at once, the pool refills behind them. Each holds about 170 MB of the dashboards' memory.", section="servers"),
+    Setting("dashboards_max_kernels", _int_at_least(0), 0, "Kernels the dashboards service runs at once, preheated ones included; visitors beyond wait in line. 0: derived from `dashboards_mem_limit`, (limit - 300 MB for the server) / 170 MB per kernel (4G: 22).", section="servers"),
+    Setting("dashboards_kernels_per_client", _int_at_least(1), 3, "Dashboard pages (kernels) one browser (its visitor cookie) may hold at once; more wait in line until it closes one. A cookie-less client counts by its address.", section="servers"),
+    Setting("dashboards_kernels_per_address", _int_at_least(1), 30, "Dashboard pages all browsers behind one address may hold at once: a class behind one school router shares an address, so this is a class's size, not one person's.", section="servers"),
+    Setting("dashboards_queue_length", _int_at_least(0), 200, "Visitors who may wait in line for a dashboard kernel; past it a visitor gets 'too busy, try again in a minute' (503 with Retry-After).", section="servers"),
     Setting("teacher_cpu_limit", _positive_float, 2.0, "CPU limit of a teacher's or an admin's server (cores).", section="servers"),
     Setting("cull_idle_timeout", _int_at_least(0), 3600, "Seconds without activity after which a server is stopped (its home stays); 0 never stops idle servers.", section="operations"),
     Setting("cull_every", _int_at_least(5), 300, "Seconds between two passes of the idle culler.", section="operations"),
@@ -361,12 +366,38 @@ def load(environ: Mapping[str, str] | None = None, secrets_dir: str | Path = SEC
         except ValueError as e:
             shown = "(secret)" if s.secret else repr(raw)
             problems.append(f"{s.env}={shown} is invalid: {e}")
+    if not problems and values["dashboards_max_kernels"] and \
+            values["dashboards_max_kernels"] <= DASHBOARD_COUNT * values["dashboards_pool_size"]:
+        problems.append(f"ASTROHUB_DASHBOARDS_MAX_KERNELS={values['dashboards_max_kernels']} leaves no kernel for visitors: "
+                        f"make it larger than {DASHBOARD_COUNT} x ASTROHUB_DASHBOARDS_POOL_SIZE "
+                        f"= {DASHBOARD_COUNT * values['dashboards_pool_size']} (or 0 to derive it from the memory limit)")
     if problems:
         raise SettingsError(problems)
     if not values["public_url"]:
         # The edge answers https on http_port (src/astrohub/edge.py).
         values["public_url"] = f"https://127.0.0.1:{values['http_port']}"
     return Settings(values)
+
+
+#: dashboards in src/dashboards/notebooks, each with its own preheated pool
+DASHBOARD_COUNT = 5
+#: what one dashboard kernel holds (measured 150-250 MB) and the Voila server itself
+DASHBOARD_KERNEL_MB, DASHBOARD_SERVER_MB = 170, 300
+
+
+def memory_mb(size: str) -> float:
+    """A Docker memory size (512M, 4G) in MB."""
+    m = _MEMORY.match(size)
+    return float(m.group(1)) * {"": 1 / 2**20, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}[m.group(2).upper()]
+
+
+def dashboards_max_kernels(settings: Settings) -> int:
+    """Kernels the dashboards may run at once: the setting, or what the memory limit holds."""
+    if settings.dashboards_max_kernels:
+        return settings.dashboards_max_kernels
+    fits = int((memory_mb(settings.dashboards_mem_limit) - DASHBOARD_SERVER_MB) // DASHBOARD_KERNEL_MB)
+    # At least one visitor kernel beside the pools, even where the limit is too small for it.
+    return max(fits, DASHBOARD_COUNT * settings.dashboards_pool_size + 1)
 
 
 def reference_markdown() -> str:

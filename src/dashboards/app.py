@@ -7,19 +7,28 @@ lets only comm and info messages through); on top of that this server drops the
 directory tree, the contents API and the file handler, serves a static landing page
 (no kernel per visit) and BokehJS itself (no CDN). Settings (environment):
 
-=============================  ============================  ===========================================
-variable                       default                       meaning
-=============================  ============================  ===========================================
-DASHBOARDS_BASE_URL            /services/dashboards/         URL prefix (the proxy forwards it unchanged)
-DASHBOARDS_PORT                8866                          port to listen on
-DASHBOARDS_PREHEAT             1                             0: every visit starts and runs a kernel
-DASHBOARDS_POOL_SIZE           1                             preheated kernels per dashboard
-DASHBOARDS_CULL_IDLE_SECONDS   900                           a visitor's kernel idle this long is stopped
-DASHBOARDS_CULL_CLOSED_SECONDS 30                            ... and after this long once its page is closed
-DASHBOARDS_TOKEN_FILE          /run/secrets/astrohub_...     the ``dashboards`` service's hub token
-KCDC_URL                       (kcdc default)                the datacentre, e.g. http://datacentre:10101/...
-DASHBOARDS_CACHE_DIR           $TMP/dashboards-cache         selections shared by all kernels
-=============================  ============================  ===========================================
+================================  =========================  ================================================
+variable                          default                    meaning
+================================  =========================  ================================================
+DASHBOARDS_BASE_URL               /services/dashboards/      URL prefix (the proxy forwards it unchanged)
+DASHBOARDS_PORT                   8866                       port to listen on
+DASHBOARDS_PREHEAT                1                          0: every visit starts and runs a kernel
+DASHBOARDS_POOL_SIZE              1                          preheated kernels per dashboard
+DASHBOARDS_MAX_KERNELS            22                         kernels at once, pools included (4G / 170 MB)
+DASHBOARDS_KERNELS_PER_CLIENT     3                          pages one visitor cookie may hold
+DASHBOARDS_KERNELS_PER_ADDRESS    30                         pages one address may hold (a class behind NAT)
+DASHBOARDS_QUEUE_LENGTH           200                        visitors waiting in line; beyond: 503
+DASHBOARDS_RENDERS_AT_ONCE        2                          pages rendered at once (CPU: kernel starts)
+DASHBOARDS_CULL_IDLE_SECONDS      900                        a visitor's kernel idle this long is stopped
+DASHBOARDS_CULL_CLOSED_SECONDS    30                         ... and after this long once its page is closed
+DASHBOARDS_CULL_UNOPENED_SECONDS  300                        ... or if its page never opened its websocket
+DASHBOARDS_SECURE_COOKIES         1                          0: cookies also over plain http (tests only)
+DASHBOARDS_TOKEN_FILE             /run/secrets/astrohub_...  the ``dashboards`` service's hub token
+KCDC_URL                          (kcdc default)             the datacentre, e.g. http://datacentre:10101/...
+DASHBOARDS_CACHE_DIR              $TMP/dashboards-cache      selections shared by all kernels
+DASHBOARDS_CACHE_MB               512                        the selections folder, least recently used out
+DASHBOARDS_MEMORY_CACHE_MB        64                         selections kept in one kernel's memory
+================================  =========================  ================================================
 """
 from __future__ import annotations
 
@@ -28,13 +37,16 @@ import os
 from pathlib import Path
 
 import tornado.web
-from traitlets import Float
+from traitlets import Bool, Float, Int
 from traitlets.config import Config
 from voila.app import Voila
 from voila.static_file_handler import TemplateStaticFileHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from . import DASHBOARDS
-from .culling import start_culling_closed
+from .admission import Admission
+from .culling import ClosedPageCuller
+from .visits import AdmittedVoilaHandler, OwnKernelHandler, OwnKernelWebsocket, OwnShutdownHandler
 
 NOTEBOOKS = Path(__file__).with_name("notebooks")
 DEFAULT_BASE_URL = "/services/dashboards/"
@@ -46,8 +58,18 @@ EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-
 DROPPED = ("/voila/tree", "/voila/api/contents", "/voila/files/")
 
 
+# What the stack's default 4G memory limit holds: (4096 - 300 MB server) / 170 MB per kernel.
+DEFAULT_MAX_KERNELS = 22
+# Routes whose stock handler is replaced: the page goes through the line, kernels answer their owner.
+REPLACED = {"/voila/render/(.*)": AdmittedVoilaHandler, "/api/kernels/": OwnKernelHandler,
+            "/voila/api/shutdown/": OwnShutdownHandler}
+
+
 def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bool = True, pool_size: int = 1,
-                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 30.0) -> Config:
+                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 30.0,
+                 cull_unopened_seconds: float = 300.0, max_kernels: int = DEFAULT_MAX_KERNELS,
+                 kernels_per_client: int = 3, kernels_per_address: int = 30, queue_length: int = 200,
+                 renders_at_once: int = 2, secure_cookies: bool = True) -> Config:
     """The Voila configuration of the public server (a pure function, tested alone)."""
     if not (base_url.startswith("/") and base_url.endswith("/")):
         raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DEFAULT_BASE_URL} (got {base_url!r})")
@@ -75,9 +97,22 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
     k.cull_interval = max(10, min(60, cull_idle_seconds // 2))
     k.cull_connected = True
     k.cull_busy = False
-    c.DashboardsVoila.cull_closed_seconds = cull_closed_seconds
-    # Visitors arrive through the https edge: the anonymous visitor cookie says so.
-    c.IdentityProvider.secure_cookie = True
+    d = c.DashboardsVoila
+    d.cull_closed_seconds = cull_closed_seconds
+    d.cull_unopened_seconds = cull_unopened_seconds
+    visitor_kernels = max_kernels - len(DASHBOARDS) * v.default_pool_size
+    if visitor_kernels < 1:
+        raise ValueError(f"DASHBOARDS_MAX_KERNELS={max_kernels} leaves no kernel for visitors beside "
+                         f"{len(DASHBOARDS)} x {v.default_pool_size} preheated ones: raise it or lower DASHBOARDS_POOL_SIZE")
+    d.max_visitor_kernels = visitor_kernels
+    d.kernels_per_client = kernels_per_client
+    d.kernels_per_address = kernels_per_address
+    d.queue_length = queue_length
+    d.renders_at_once = renders_at_once
+    # Visitors arrive through the https edge: the anonymous visitor cookie says so (and
+    # the line's ticket cookie). Only a direct http connection (tests) turns this off.
+    c.IdentityProvider.secure_cookie = secure_cookies
+    d.secure_cookies = secure_cookies
     return c
 
 
@@ -131,16 +166,30 @@ class DashboardsVoila(Voila):
 
     cull_closed_seconds = Float(30.0, help="stop the kernel of a closed page after this many seconds "
                                 "(0: only the idle culler)").tag(config=True)
+    cull_unopened_seconds = Float(300.0, help="stop the kernel of a page that never opened its websocket "
+                                  "after this many seconds").tag(config=True)
+    max_visitor_kernels = Int(17, help="kernels visitors hold at once (pools not counted)").tag(config=True)
+    kernels_per_client = Int(3, help="kernels one visitor cookie holds at once").tag(config=True)
+    kernels_per_address = Int(30, help="kernels all visitors behind one address hold at once").tag(config=True)
+    queue_length = Int(200, help="visitors waiting in line; beyond them: 503").tag(config=True)
+    renders_at_once = Int(2, help="pages rendered (kernels started) at the same time").tag(config=True)
+    secure_cookies = Bool(True, help="visitor and ticket cookies only over https").tag(config=True)
 
     def init_handlers(self):
         from bokeh.util.paths import static_path
 
-        if self.cull_closed_seconds > 0:  # the kernel manager exists by now, the loop not yet running
-            self._closed_culler = start_culling_closed(self.kernel_manager, self.cull_closed_seconds)
+        # The kernel manager exists by now, the loop is not yet running.
+        culler = ClosedPageCuller(self.kernel_manager, self.cull_closed_seconds, self.cull_unopened_seconds)
+        if self.cull_closed_seconds > 0:
+            self._closed_culler = culler.start()
+        self.app.settings["dashboards_culler"] = culler
+        self.app.settings["dashboards_secure_cookies"] = self.secure_cookies
+        self.app.settings["dashboards_admission"] = Admission(
+            self.max_visitor_kernels, per_client=self.kernels_per_client, per_address=self.kernels_per_address,
+            queue_length=self.queue_length, renders_at_once=self.renders_at_once)
 
         base = self.server_url
-        handlers = [(h[0], TemplateStatic, *h[2:]) if h[1] is TemplateStaticFileHandler else h
-                    for h in super().init_handlers()
+        handlers = [self._replaced(base, h) for h in super().init_handlers()
                     if not any(h[0].startswith(base.rstrip("/") + d) for d in DROPPED) and h[0] != base]
         return [
             (base, LandingHandler, {"page": landing_page(self.base_url)}),
@@ -148,6 +197,19 @@ class DashboardsVoila(Voila):
             (base + r"bokehjs/static/(.*)", tornado.web.StaticFileHandler, {"path": static_path()}),
             *handlers,
         ]
+
+
+    @staticmethod
+    def _replaced(base: str, handler: tuple) -> tuple:
+        pattern, klass, *rest = handler
+        if klass is TemplateStaticFileHandler:
+            return (pattern, TemplateStatic, *rest)
+        if klass is VoilaKernelWebsocketHandler:
+            return (pattern, OwnKernelWebsocket, *rest)
+        for route, replacement in REPLACED.items():
+            if pattern.startswith(base.rstrip("/") + route):
+                return (pattern, replacement, *rest)
+        return handler
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,6 +221,13 @@ def main(argv: list[str] | None = None) -> None:
         pool_size=int(env.get("DASHBOARDS_POOL_SIZE", "1")),
         cull_idle_seconds=int(env.get("DASHBOARDS_CULL_IDLE_SECONDS", "900")),
         cull_closed_seconds=float(env.get("DASHBOARDS_CULL_CLOSED_SECONDS", "30")),
+        cull_unopened_seconds=float(env.get("DASHBOARDS_CULL_UNOPENED_SECONDS", "300")),
+        max_kernels=int(env.get("DASHBOARDS_MAX_KERNELS") or DEFAULT_MAX_KERNELS),
+        kernels_per_client=int(env.get("DASHBOARDS_KERNELS_PER_CLIENT", "3")),
+        kernels_per_address=int(env.get("DASHBOARDS_KERNELS_PER_ADDRESS", "30")),
+        queue_length=int(env.get("DASHBOARDS_QUEUE_LENGTH", "200")),
+        renders_at_once=int(env.get("DASHBOARDS_RENDERS_AT_ONCE", "2")),
+        secure_cookies=env.get("DASHBOARDS_SECURE_COOKIES", "1") not in ("0", "false", "no"),
     )
     # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
     os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)

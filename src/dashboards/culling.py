@@ -1,12 +1,16 @@
-"""Stop the kernels of closed dashboard pages within half a minute.
+"""Stop the kernels of closed dashboard pages within half a minute, never a loading page's.
 
 Every Voila page view owns a kernel (150-250 MB). Jupyter's culler has one idle timeout
 for all kernels; a tab left open on a phone should keep its kernel for a while
 (``DASHBOARDS_CULL_IDLE_SECONDS``), but a closed tab's kernel should not hold memory
 for fifteen minutes: thirty visitors clicking through five dashboards would fill the
 service's memory limit and the kernel OOM killer would hit the visitors still there.
-Preheated pool kernels are never touched (they were never connected and Voila
-refills nothing when they go).
+
+A page counts as closed only once its websocket went away. A page whose websocket never
+opened is still loading (a phone on a slow line fetches several MB of JavaScript
+first): its kernel stays for ``unopened_seconds`` (default five minutes), so a class
+that waited in line is not cut off while its pages arrive. Preheated pool kernels
+are never touched (they were never connected and Voila refills nothing when they go).
 """
 from __future__ import annotations
 
@@ -24,37 +28,54 @@ def pooled_kernel_ids(kernel_manager) -> set[str]:
     return ids
 
 
-async def cull_closed(kernel_manager, closed_seconds: float) -> list[str]:
-    """Shut down every kernel that is not pooled, has no websocket and was idle this long."""
-    now = datetime.now(timezone.utc)
-    pooled = pooled_kernel_ids(kernel_manager)
-    # _kernel_connections: jupyter_server's own count of open websockets per kernel
-    connections = getattr(kernel_manager, "_kernel_connections", {})
-    culled = []
-    for kernel_id in list(kernel_manager.list_kernel_ids()):
-        if kernel_id in pooled or connections.get(kernel_id, 0):
-            continue
-        kernel = kernel_manager.get_kernel(kernel_id)
-        if getattr(kernel, "execution_state", None) == "busy":
-            continue
-        last = getattr(kernel, "last_activity", None)
-        if last is None or now - last < timedelta(seconds=closed_seconds):
-            continue
-        kernel_manager.log.info("stopping kernel %s: its page was closed %.0f s ago", kernel_id, (now - last).total_seconds())
-        await kernel_manager.shutdown_kernel(kernel_id)
-        culled.append(kernel_id)
-    return culled
+class ClosedPageCuller:
+    def __init__(self, kernel_manager, closed_seconds: float, unopened_seconds: float = 300.0) -> None:
+        self.kernel_manager = kernel_manager
+        self.closed_seconds = closed_seconds
+        self.unopened_seconds = max(unopened_seconds, closed_seconds)
+        self.opened: set[str] = set()  # kernels whose page opened its websocket at least once
 
+    def page_opened(self, kernel_id: str) -> None:
+        self.opened.add(kernel_id)
 
-def start_culling_closed(kernel_manager, closed_seconds: float) -> PeriodicCallback:
-    interval_ms = max(5.0, min(30.0, closed_seconds / 2)) * 1000
+    async def cull(self) -> list[str]:
+        """Shut down every kernel that is not pooled, has no websocket and waited long enough:
+        ``closed_seconds`` after its page closed, ``unopened_seconds`` if it never opened."""
+        km = self.kernel_manager
+        now = datetime.now(timezone.utc)
+        pooled = pooled_kernel_ids(km)
+        live = set(km.list_kernel_ids())
+        self.opened &= live
+        # _kernel_connections: jupyter_server's own count of open websockets per kernel
+        connections = getattr(km, "_kernel_connections", {})
+        culled = []
+        for kernel_id in live:
+            if kernel_id in pooled or connections.get(kernel_id, 0):
+                continue
+            kernel = km.get_kernel(kernel_id)
+            if getattr(kernel, "execution_state", None) == "busy":
+                continue
+            last = getattr(kernel, "last_activity", None)
+            opened = kernel_id in self.opened
+            limit = self.closed_seconds if opened else self.unopened_seconds
+            if last is None or now - last < timedelta(seconds=limit):
+                continue
+            km.log.info("stopping kernel %s: %s %.0f s ago", kernel_id,
+                        "its page was closed" if opened else "its page never opened its websocket, asked for",
+                        (now - last).total_seconds())
+            await km.shutdown_kernel(kernel_id)
+            culled.append(kernel_id)
+        return culled
 
-    async def tick():
-        try:
-            await cull_closed(kernel_manager, closed_seconds)
-        except Exception:  # a failed round must not stop the next one
-            kernel_manager.log.exception("culling closed pages failed")
+    def start(self) -> PeriodicCallback:
+        interval_ms = max(2.0, min(30.0, self.closed_seconds / 2)) * 1000
 
-    callback = PeriodicCallback(tick, interval_ms)
-    callback.start()
-    return callback
+        async def tick():
+            try:
+                await self.cull()
+            except Exception:  # a failed round must not stop the next one
+                self.kernel_manager.log.exception("culling closed pages failed")
+
+        callback = PeriodicCallback(tick, interval_ms)
+        callback.start()
+        return callback

@@ -176,8 +176,8 @@ def test_a_query_parameter_reaches_a_preheated_kernel(dashboards_up, browser):
 
 # --------------------------------------------------------------------- refusals
 
-def kernel_of_a_fresh_page(stack, notebook="spectrum.ipynb") -> str:
-    r = requests.get(render_url(stack, notebook), timeout=120)
+def kernel_of_a_fresh_page(stack, notebook="spectrum.ipynb", session=None) -> str:
+    r = (session or requests).get(render_url(stack, notebook), timeout=120)
     assert r.status_code == 200
     return re.search(r'"kernelId": "([0-9a-f-]{36})"', r.text).group(1)
 
@@ -214,10 +214,12 @@ def dashboards_container() -> str:
 
 def test_execute_request_over_the_kernel_websocket_is_refused(dashboards_up):
     stack = dashboards_up
-    kernel = kernel_of_a_fresh_page(stack)
+    visitor = requests.Session()  # the page's own visitor: only it may open the kernel's websocket
+    kernel = kernel_of_a_fresh_page(stack, session=visitor)
     ws_url = f"wss://127.0.0.1:{urlparse(stack.local_url).port}{PREFIX}api/kernels/{kernel}/channels"
     # Through the edge, trusting the stack's local CA (tests/e2e/conftest.py).
-    ws = websocket.create_connection(ws_url, timeout=30, sslopt={"ca_certs": os.environ["SSL_CERT_FILE"]})
+    ws = websocket.create_connection(ws_url, timeout=30, sslopt={"ca_certs": os.environ["SSL_CERT_FILE"]},
+                                     cookie="; ".join(f"{k}={v}" for k, v in visitor.cookies.items()))
     try:
         # The channel itself works: an info request is answered ...
         ws.send(message("kernel_info_request", {}))

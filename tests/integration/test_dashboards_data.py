@@ -7,6 +7,7 @@ page for their first visitor.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 import time
 
 import pytest
@@ -22,7 +23,7 @@ def dashboards_data(stack, tmp_path, monkeypatch):
     monkeypatch.setenv("DASHBOARDS_TOKEN_FILE", str(token))
     monkeypatch.setenv("DASHBOARDS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(data, "_client", None)
-    monkeypatch.setattr(data, "_memory", {})
+    monkeypatch.setattr(data, "_memory", OrderedDict())
     yield data
     if stack.dc.proc is None or stack.dc.proc.poll() is not None:
         stack.dc.start()
@@ -47,3 +48,35 @@ def test_a_datacentre_that_stays_away_gives_a_clear_error(stack, dashboards_data
     stack.dc.kill()
     with pytest.raises(ServiceUnavailable, match="(?i)try again in a minute"):
         dashboards_data.patiently(lambda: dashboards_data.client().datashops(), patience=2.0)
+
+
+def test_hundreds_of_slider_values_leave_the_dashboards_working_for_the_next_visitor(stack, dashboards_data,
+                                                                                      monkeypatch, tmp_path):
+    """Security 19.6: every free slider value used to be a new data request of the shared
+    service account, never removed: the account's stored-bytes limit (2 MB here) filled and
+    every later visitor got 429; the cache folder grew without bound."""
+    from dashboards import explorer
+
+    monkeypatch.setenv("DASHBOARDS_CACHE_MB", "0.3")
+    cache = tmp_path / "cache"
+    sizes = []
+    posts_before = stack.dc.log().count("POST /services/datacentre/api/requests")
+    for i in range(300):  # one visitor sweeps both ends of the energy cut
+        low = 14.0 + (i % 150) * 0.0133
+        fig, note = explorer.draw("kascade-test", "Heat map", "Ne", "Nmu", "E", (low, low + 1.9 + (i // 150) * 0.07))
+        assert fig is not None, note
+        # the exact cut the visitor chose, not the grid's
+        assert f"{low:g} <= E" in note
+        sizes.append(sum(p.stat().st_size for p in cache.iterdir() if p.is_file()))
+    assert max(sizes) <= 0.3 * 2**20 + 100_000  # the bound, plus the one file written last
+
+    # Many distinct requests (the grid shares some, not all: a real sweep) ...
+    log = stack.dc.log()
+    posts = log.count("POST /services/datacentre/api/requests") - posts_before
+    assert posts >= 50, posts
+    # ... and nothing of them is left on the datacentre for the service account ...
+    assert [r for r in stack.dc.db_rows("requests") if r["owner"].endswith("dashboards")] == []
+    # ... and the next visitor (a fresh kernel) gets a selection nobody asked for before.
+    monkeypatch.setattr(dashboards_data, "_memory", OrderedDict())
+    df = dashboards_data.selection("kascade-test", ["E", "Age"], cuts=[("E", "between", [15.0, 15.5])])
+    assert len(df) > 0 and df["E"].between(15.0, 15.5).all()

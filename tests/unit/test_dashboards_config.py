@@ -36,3 +36,28 @@ def test_the_hub_routes_the_dashboards_and_lets_them_read_data_only():
     assert service["url"] == "http://dashboards:8866" and service["api_token"] == "d" * 64
     role = next(r for r in c.JupyterHub.load_roles if r["name"] == "dashboards-reader")
     assert role["scopes"] == ["access:services!service=datacentre"] and role["services"] == ["dashboards"]
+
+
+def test_cuts_are_widened_to_the_grid_so_slider_values_share_requests():
+    from dashboards.data import grid_range
+
+    assert grid_range(15.53, 17.98, 14.0, 18.0) == (15.52, 18.0)
+    assert grid_range(14.0, 18.0, 14.0, 18.0) == (14.0, 18.0)
+    # a sweep of a slider over 200 steps gives at most 51 x 51 distinct ranges
+    lows = {grid_range(14.0 + i * 0.02, 18.0, 14.0, 18.0)[0] for i in range(200)}
+    assert len(lows) <= 51
+
+
+def test_the_cache_folder_drops_the_least_recently_used_first(tmp_path, monkeypatch):
+    import os
+
+    from dashboards import data
+
+    monkeypatch.setenv("DASHBOARDS_CACHE_DIR", str(tmp_path))
+    for i, name in enumerate(("old", "used", "new")):
+        (tmp_path / f"{name}.parquet").write_bytes(b"x" * 1000)
+        os.utime(tmp_path / f"{name}.parquet", (1000 + i, 1000 + i))
+    (tmp_path / ".new.parquet.1.tmp").write_bytes(b"x" * 1000)  # a write in progress
+    data._used(tmp_path / "old.parquet")  # read just now
+    data.trim_cache(limit=2000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".new.parquet.1.tmp", "new.parquet", "old.parquet"]
