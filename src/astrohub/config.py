@@ -98,6 +98,10 @@ def _apply_authenticator(settings: Settings, c: Config) -> None:
         c.NativeAuthenticator.minimum_password_length = 8
         c.AstroNativeAuthenticator.first_admin = settings.admin_users[0] if settings.admin_users else ""
         c.AstroNativeAuthenticator.first_admin_password = settings.admin_password or ""
+        c.AstroNativeAuthenticator.admin_key = settings.admin_key or ""
+        # Guessing passwords: after a few failures a name's logins are refused a while.
+        c.NativeAuthenticator.allowed_failed_logins = settings.login_failures_allowed
+        c.NativeAuthenticator.seconds_before_next_try = settings.login_block_seconds
 
 
 def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None:
