@@ -22,7 +22,7 @@ from nativeauthenticator.orm import UserInfo
 from tornado import web
 from traitlets import Dict, Unicode
 
-from . import roster
+from . import opsapi, roster
 from .admins import admin_accounts
 from .oidc import Course, course_groups
 
@@ -84,7 +84,7 @@ class AstroNativeAuthenticator(NativeAuthenticator):
     def get_handlers(self, app):
         ours = {NativeLoginHandler: LoginHandler, NativeSignUpHandler: SignUpHandler}
         handlers = [(path, ours.get(handler, handler)) for path, handler in super().get_handlers(app)]
-        return handlers + [(r"/api/astrohub/accounts", AccountsHandler)]
+        return handlers + [(r"/api/astrohub/accounts", AccountsHandler)] + opsapi.HANDLERS
 
 
 class _NoTimer:

@@ -306,6 +306,11 @@ class AstroMultiAuthenticator(MultiAuthenticator):
         if provider is not None:
             await provider.pre_spawn_start(user, spawner)
 
+    def get_handlers(self, app):
+        from . import opsapi
+
+        return super().get_handlers(app) + opsapi.HANDLERS
+
     def get_custom_html(self, base_url):
         # our login.html draws the buttons from template variables instead
         return ""
