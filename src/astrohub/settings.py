@@ -256,6 +256,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("dashboards_token", _str, None, "API token of the `dashboards` service (public Voila dashboards; it may only read the datacentre). Generated at first start.", secret=True, section="secrets"),
     Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
     # -- courses (nbgrader): the courses themselves are the `courses` setting above
+    Setting("exchange_course_quota_mb", _positive_float, 2048.0, "Most the course exchange keeps for one course (releases, submissions and feedback together), in MB; an upload past it is refused with 413 and a message naming the course and its use.", section="courses"),
     Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
     # -- more than one Swarm node (src/astrohub/nodes.py)
     Setting("registry", _registry, "", "Registry every node pulls the astrohub images from (`host:port`); `astrohub up` tags and pushes them there, the stack and the user servers name them `<registry>/astrohub/<name>:<tag>`. `127.0.0.1:<port>` is the machine's own registry (stack `astrohub-registry`, deployed by `astrohub up`). Empty: no registry, the images exist only where they were built (one node).", section="nodes"),
