@@ -52,8 +52,8 @@ class Env:
 
 
 @contextmanager
-def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
-    """Start both providers and the hub; yield an Env."""
+def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS, extra_config=()):
+    """Start both providers and the hub (``extra_config``: more config lines); yield an Env."""
     ops_token = secrets.token_hex(32)
     hub = HubProcess(base / "hub", services=[{"name": "ops", "api_token": ops_token}])
     providers = {}
@@ -89,6 +89,7 @@ def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
             "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [astro_config.OPS_ROLE]",
             # the tests run as root; the real servers are containers (jovyan)
             "c.Spawner.args = ['--allow-root']",
+            *extra_config,
         ]
         hub.start()
         e = Env(hub, providers, ops_token)
