@@ -157,15 +157,19 @@ class AccountsHandler(APIHandler):
         # needs_scope cannot name a custom scope at import time: check here
         if not self.current_user or ACCOUNTS_SCOPE not in self.parsed_scopes:
             raise web.HTTPError(403, f"this needs the scope {ACCOUNTS_SCOPE}")
+        auth: AstroNativeAuthenticator = self.authenticator
         try:
             body = json.loads(self.request.body or b"{}")
             entries = roster.check_request(body.get("accounts"))
+            admins = [f"account {i}: {e.username!r} is an admin name: admins are made by the operator, not by a roster"
+                      for i, e in enumerate(entries, 1) if auth.is_admin_name(e.username)]
+            if admins:
+                raise roster.RosterError(admins)
         except (ValueError, AttributeError) as e:
             problems = getattr(e, "problems", ["the body must be JSON: {\"accounts\": [...]}"])
             self.set_status(400)
             self.finish({"status": 400, "message": "nothing was created", "problems": problems})
             return
-        auth: AstroNativeAuthenticator = self.authenticator
         created, existing = [], []
         for entry in entries:
             password = secrets.token_urlsafe(9)

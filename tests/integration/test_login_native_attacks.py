@@ -18,6 +18,7 @@ from astrohub.admins import admin_accounts
 from tests.support.hub import HubProcess
 
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
+OPS_TOKEN = secrets.token_hex(32)
 ADMIN_KEY = secrets.token_hex(32)
 ADMINS = ("teacher-admin", "second-admin", "third-admin")
 BLOCK_SECONDS = 3
@@ -26,7 +27,7 @@ BLOCK_SECONDS = 3
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     h = HubProcess(tmp_path_factory.mktemp("native-attacks") / "hub",
-                   services=[{"name": "ops", "api_token": secrets.token_hex(32)}])
+                   services=[{"name": "ops", "api_token": OPS_TOKEN}])
     h.env.update({
         "ASTROHUB_AUTHENTICATOR": "native",
         "ASTROHUB_ADMIN_USERS": ",".join(ADMINS),
@@ -109,3 +110,11 @@ def test_password_guessing_is_throttled(hub):
     assert login(hub, name, password).status_code == 200, "after 3 failures the right password still logged in at once"
     time.sleep(BLOCK_SECONDS + 1.5)
     assert login(hub, name, password).status_code == 302, "the block did not end"
+
+
+def test_a_roster_cannot_make_an_admin_account(hub):
+    r = requests.post(hub.url + "hub/api/astrohub/accounts", headers={"Authorization": f"token {OPS_TOKEN}"},
+                      json={"accounts": [{"username": "fresh-student", "groups": []},
+                                         {"username": "second-admin", "groups": []}]}, timeout=30)
+    assert r.status_code == 400 and "admin name" in r.json()["problems"][0], r.text
+    assert "fresh-student" not in {u["name"] for u in hub.api("GET", "users").json()}
