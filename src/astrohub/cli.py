@@ -43,19 +43,18 @@ def cmd_up(args) -> int:
         # Every node pulls the images from there (its own registry is deployed first).
         nodes.publish(stack.root, stack.settings.image_tag, stack.settings.registry)
     stack.ensure_secrets()
+    passwords = stack.write_admin_passwords() if stack.settings.authenticator == "native" else None
     stack.deploy()
     print(f"stack {stack.name} deployed; waiting for the hub ...", flush=True)
     took = stack.wait_until_ready()
-    admin = stack.settings.admin_users[0] if stack.settings.admin_users else "(none)"
-    password = stack.secret_value("admin_password") or "(set at first start; see your records)"
     print(f"\nThe hub answers after {took:.0f} s.")
     print(f"  Log in at:  {stack.settings.public_url}/hub/login")
     if edge.tls_mode(stack.settings) == "internal":
         print("  Local CA:   browsers warn until they trust its root: .venv/bin/astrohub ca-cert > astrohub-ca.crt")
     if stack.settings.authenticator == "native":
-        print(f"  Admin:      {admin}")
-        print(f"  Password:   {password}")
-        print(f"  (kept in {stack.state_dir}/admin_password)")
+        # Not the password itself: terminals are logged, shared and scrolled back.
+        print(f"  Admins:     {', '.join(stack.settings.admin_users) or '(none)'}")
+        print(f"  Passwords:  in {passwords} (mode 0600, one `name password` a line)")
     return 0
 
 

@@ -24,9 +24,14 @@ PROXY_API_PORT = 8001
 SINGLEUSER_PORT = 8888
 
 # The ops service: what the `astrohub` command and the tests act as. It manages
-# users and servers but holds no admin role, so it cannot, e.g., read auth state.
+# users and servers but holds no admin role. Not `admin:users`: that includes
+# `admin:auth_state` (every user's provider tokens); it creates plain users through
+# astrohub.opsapi instead.
 OPS_SCOPES = [
-    "admin:users",
+    "users",
+    "delete:users",
+    "read:roles:users",
+    "custom:astrohub:create-users",
     "admin:servers",
     "admin:groups",
     "tokens",
@@ -35,6 +40,7 @@ OPS_SCOPES = [
     "read:hub",
     "list:services",
 ]
+OPS_ROLE = {"name": "ops", "description": "astrohub commands and health checks", "scopes": OPS_SCOPES, "services": ["ops"]}
 
 
 def stack_names(settings: Settings) -> dict[str, str]:
@@ -98,6 +104,10 @@ def _apply_authenticator(settings: Settings, c: Config) -> None:
         c.NativeAuthenticator.minimum_password_length = 8
         c.AstroNativeAuthenticator.first_admin = settings.admin_users[0] if settings.admin_users else ""
         c.AstroNativeAuthenticator.first_admin_password = settings.admin_password or ""
+        c.AstroNativeAuthenticator.admin_key = settings.admin_key or ""
+        # Guessing passwords: after a few failures a name's logins are refused a while.
+        c.NativeAuthenticator.allowed_failed_logins = settings.login_failures_allowed
+        c.NativeAuthenticator.seconds_before_next_try = settings.login_block_seconds
 
 
 def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None:
@@ -135,13 +145,14 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
 
 
 def _apply_services(settings: Settings, c: Config) -> None:
+    from .opsapi import SCOPES as OPS_API_SCOPES
+
+    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **OPS_API_SCOPES}
     services = [{"name": "ops", "display": False}]
     if settings.ops_token:
         services[0]["api_token"] = settings.ops_token
     c.JupyterHub.services = services
-    c.JupyterHub.load_roles = [
-        {"name": "ops", "description": "astrohub commands and health checks", "scopes": OPS_SCOPES, "services": ["ops"]},
-    ]
+    c.JupyterHub.load_roles = [OPS_ROLE]
 
 
 def _apply_login(settings: Settings, c: Config) -> None:

@@ -89,7 +89,8 @@ def stack_overlay(settings: Settings) -> dict:
             "volumes": ["ngshare-data:/srv/ngshare"],
             "environment": {**_service_env(settings, EXCHANGE, EXCHANGE_PORT),
                             "EXCHANGE_COURSES": ",".join(courses),
-                            "EXCHANGE_MAX_UPLOAD_MB": str(settings.exchange_max_upload_mb)},
+                            "EXCHANGE_MAX_UPLOAD_MB": str(settings.exchange_max_upload_mb),
+                            "EXCHANGE_COURSE_QUOTA_MB": str(settings.exchange_course_quota_mb)},
             "secrets": secret(EXCHANGE),
             "deploy": {**dnsrr, "resources": {"limits": {"memory": "512M"}}},
         }

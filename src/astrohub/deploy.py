@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import courses, edge
+from .admins import admin_accounts
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -29,6 +30,7 @@ GENERATED_SECRETS = {
     "proxy_token": lambda: pysecrets.token_hex(32),
     "crypt_key": lambda: pysecrets.token_hex(32),
     "admin_password": lambda: pysecrets.token_urlsafe(12),
+    "admin_key": lambda: pysecrets.token_hex(32),
     "ops_token": lambda: pysecrets.token_hex(32),
     "datacentre_token": lambda: pysecrets.token_hex(32),
     "dashboards_token": lambda: pysecrets.token_hex(32),
@@ -107,6 +109,19 @@ class Stack:
             if docker_name not in existing:
                 # Docker refuses empty secrets: a lone newline reads as empty.
                 docker("secret", "create", docker_name, "-", input=(self.settings[name] or "") + "\n")
+
+    def write_admin_passwords(self) -> Path:
+        """The admins' initial passwords, one `name password` a line, mode 0600.
+
+        The hub creates the same accounts at start (astrohub.auth.admin_accounts);
+        an admin who changed their password makes that line stale."""
+        accounts = admin_accounts(self.settings.admin_users, self.secret_value("admin_password") or "",
+                                  self.secret_value("admin_key") or "")
+        path = self.state_dir / "admin_passwords"
+        path.touch(mode=0o600)
+        os.chmod(path, 0o600)
+        path.write_text("".join(f"{name} {password}\n" for name, password in accounts.items()))
+        return path
 
     # -- settings passed to the hub -------------------------------------------
     def write_env_file(self) -> Path:

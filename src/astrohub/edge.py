@@ -32,6 +32,8 @@ PROXY = "proxy:8000"
 ROOT_CERT_PATH = "/data/caddy/pki/authorities/local/root.crt"
 CA_NAME = "astroparticle.online local CA"
 SECRETS = ("tls_certificate", "tls_key")
+# The user caddy runs as in images/edge (its build checks this number).
+CADDY_UID = "999"
 
 
 def _host(settings: Settings) -> str:
@@ -101,8 +103,9 @@ def caddyfile(settings: Settings) -> str:
         raise SettingsError(found)
     mode = tls_mode(settings)
     host = _host(settings)
-    port = urlparse(settings.public_url).port or 443
-    port_suffix = "" if port == 443 else f":{port}"
+    # Redirects name the configured public address, never the request's Host header
+    # (which the client chooses).
+    public = urlparse(settings.public_url).netloc
     options = [
         f"http_port {HTTP_PORT}",
         f"https_port {HTTPS_PORT}",
@@ -147,7 +150,7 @@ def caddyfile(settings: Settings) -> str:
         "\t}\n"
         "}\n\n"
         f"http://:{HTTP_PORT} {{\n"
-        f"\tredir https://{{host}}{port_suffix}{{uri}} 308\n"
+        f"\tredir https://{public}{{uri}} 308\n"
         "}\n"
     )
 
@@ -170,7 +173,8 @@ def overlay(settings: Settings, secret_files: dict[str, Path] | None = None) -> 
                              "protocol": "tcp", "mode": "host"}]
     if tls_mode(settings) == "certificate":
         secret_files = secret_files or {}
-        service["secrets"] = [{"source": name, "target": name, "uid": "0", "gid": "0", "mode": 0o444}
+        # Readable by caddy alone (images/edge pins its uid).
+        service["secrets"] = [{"source": name, "target": name, "uid": CADDY_UID, "gid": CADDY_UID, "mode": 0o400}
                               for name in SECRETS]
         top["secrets"] = {
             name: {"name": f"{settings.stack_name}_{name}_{config_hash(settings[name].strip())}",

@@ -10,8 +10,12 @@ ngshare's weak spots:
 - a token must carry the scope ``access:services!service=<this service>``, which
   servers of course members get through their ``nbgrader-<course>`` role; any
   other token of the same person (say one made to read the hub API) is refused;
-- uploads larger than ``--max-upload-mb`` are refused with 413 before their body
-  is read (ngshare keeps every submission forever, with no quota);
+- uploads larger than ``--max-upload-mb`` are refused with 413, counted by the
+  bytes that arrive (a chunked upload has no Content-Length): nothing past the
+  limit is kept in memory (ngshare keeps every submission forever, with no quota);
+- a course keeps at most ``--course-quota-mb`` in the exchange (releases,
+  submissions, feedback, as ngshare counts them): an upload past it is refused
+  with 413 and a message saying so;
 - the hub is asked asynchronously, once per token per ``--cache-seconds``; stock
   ngshare asks with a blocking call on every request, so one slow answer stalls
   the exchange for the whole class.
@@ -62,13 +66,14 @@ class Gate:
     """Who is asking (from the hub), and the course rosters (from the hub's groups)."""
 
     def __init__(self, hub_api: str, token: str, service: str, courses: list[str],
-                 cache_seconds: float = 30, fresh_seconds: float = 5):
+                 cache_seconds: float = 30, fresh_seconds: float = 5, course_quota: int = 0):
         self.hub_api = hub_api.rstrip("/")
         self.token = token
         self.scope = f"access:services!service={service}"
         self.courses = list(courses)
         self.cache_seconds = cache_seconds
         self.fresh_seconds = fresh_seconds
+        self.course_quota = course_quota  # bytes a course keeps at most; 0: no limit
         self._identities: dict[str, tuple[float, str]] = {}
         self._synced_at = 0.0
         self._sync_lock = asyncio.Lock()
@@ -169,10 +174,38 @@ def apply_rosters(db_session, rosters: dict[str, tuple[set[str], set[str]]]) -> 
         db.close()
 
 
+def course_bytes(db, course_id: str) -> int:
+    """Bytes the exchange keeps for a course: its releases, submissions and feedback."""
+    from ngshare.database import Course
+
+    course = db.query(Course).filter(Course.id == course_id).one_or_none()
+    if course is None:
+        return 0
+    total = 0
+    for assignment in course.assignments:
+        total += sum(f.size or 0 for f in assignment.files)
+        for submission in assignment.submissions:
+            total += sum(f.size or 0 for f in [*submission.files, *submission.feedbacks])
+    return total
+
+
+def check_course_quota(db, course_id: str, upload: int, quota: int) -> None:
+    """Refused (413) when the upload would take the course past its quota."""
+    kept = course_bytes(db, course_id)
+    if kept + upload > quota:
+        mb = 1024 * 1024
+        raise Refused(413, f"course {course_id} keeps {kept / mb:.1f} MB in the exchange and this upload of "
+                           f"{upload / mb:.1f} MB would pass its limit of {quota / mb:.1f} MB: a teacher can remove "
+                           "old assignments, or the operator raise ASTROHUB_EXCHANGE_COURSE_QUOTA_MB")
+
+
 def install(gate: Gate) -> None:
     """Replace ngshare's authentication step with the gate."""
     from ngshare import ngshare as ng
     from ngshare.database import User
+
+    # The handlers that store files; their first path argument is the course.
+    uploads = (ng.DownloadReleaseAssignment, ng.SubmitAssignment, ng.UploadDownloadFeedback)
 
     async def prepare(self):
         self.db = self.application.db_session()
@@ -181,6 +214,9 @@ def install(gate: Gate) -> None:
         try:
             ident = await gate.identify(self.request.headers.get("Authorization"))
             await gate.sync()
+            if gate.course_quota and self.request.method == "POST" and isinstance(self, uploads):
+                # The body is base64 in JSON: its length bounds the files' size from above.
+                check_course_quota(self.db, self.path_args[0], len(self.request.body), gate.course_quota)
         except Refused as e:
             self.json_error(e.code, e.message)
         self.user = User.from_jupyterhub_user({"name": ident}, self.db)
@@ -191,7 +227,11 @@ def install(gate: Gate) -> None:
 
 
 class UploadLimit(httputil.HTTPServerConnectionDelegate):
-    """Refuse request bodies above ``limit`` bytes with 413, from their headers."""
+    """Refuse request bodies above ``limit`` bytes with 413, counting what arrives.
+
+    A declared Content-Length over the limit is refused before any byte is passed
+    on; a chunked body is passed on until its count passes the limit, then the
+    application is told the request is gone (it drops what it buffered)."""
 
     def __init__(self, app, limit: int):
         self.app = app
@@ -207,7 +247,8 @@ class UploadLimit(httputil.HTTPServerConnectionDelegate):
 class _LimitedRequest(httputil.HTTPMessageDelegate):
     def __init__(self, inner, conn, limit):
         self.inner, self.conn, self.limit = inner, conn, limit
-        self.refused_length = None
+        self.received = 0
+        self.refused = False
 
     def headers_received(self, start_line, headers):
         try:
@@ -217,27 +258,32 @@ class _LimitedRequest(httputil.HTTPMessageDelegate):
         if length > self.limit:
             # Answered once the body is in (and dropped): a proxy in front loses
             # an answer sent while it is still sending the body.
-            self.refused_length = length
+            self.refused = True
             return None
         return self.inner.headers_received(start_line, headers)
 
     def data_received(self, chunk):
-        if self.refused_length is None:
-            return self.inner.data_received(chunk)
+        self.received += len(chunk)
+        if self.refused:
+            return None
+        if self.received > self.limit:
+            self.refused = True
+            self.inner.on_connection_close()  # the application forgets the request and its buffer
+            return None
+        return self.inner.data_received(chunk)
 
     def finish(self):
-        if self.refused_length is None:
+        if not self.refused:
             return self.inner.finish()
         body = json.dumps({"success": False, "message": (
-            f"upload of {self.refused_length} bytes is over the exchange's limit of {self.limit} bytes: "
-            "keep large data files out of the assignment folder")}).encode()
+            f"upload of {self.received} bytes is over the exchange's limit of {self.limit} bytes: keep large data files out of the assignment folder")}).encode()
         self.conn.write_headers(
             httputil.ResponseStartLine("HTTP/1.1", 413, "Payload Too Large"),
             httputil.HTTPHeaders({"Content-Type": "application/json", "Content-Length": str(len(body))}), body)
         self.conn.finish()
 
     def on_connection_close(self):
-        if self.refused_length is None:
+        if not self.refused:
             self.inner.on_connection_close()
 
 
@@ -257,6 +303,8 @@ def main(argv=None) -> None:
     p.add_argument("--database", default="sqlite:////srv/ngshare/ngshare.db")
     p.add_argument("--storage", default="/srv/ngshare/files/")
     p.add_argument("--max-upload-mb", type=float, default=float(os.environ.get("EXCHANGE_MAX_UPLOAD_MB", "20")))
+    p.add_argument("--course-quota-mb", type=float, default=float(os.environ.get("EXCHANGE_COURSE_QUOTA_MB", "0")),
+                   help="bytes (in MB) the exchange keeps per course at most; 0: no limit")
     p.add_argument("--cache-seconds", type=float, default=30)
     p.add_argument("--fresh-seconds", type=float, default=5)
     p.add_argument("--sync-seconds", type=float, default=60)
@@ -270,7 +318,8 @@ def main(argv=None) -> None:
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     dbutil.upgrade(args.database, cmd_opts=namedtuple("CmdOpts", ["x"])(["data=true", "storage=" + args.storage]))
     gate = Gate(os.environ["JUPYTERHUB_API_URL"], service_token(),
-                os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds)
+                os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds,
+                int(args.course_quota_mb * 1024 * 1024))
     install(gate)
     app = ng.MyApplication(prefix, args.database, args.storage, admin=(), debug=False, autoreload=False)
     gate.db_session = app.db_session
@@ -289,7 +338,8 @@ def main(argv=None) -> None:
             await asyncio.sleep(args.sync_seconds)
 
     IOLoop.current().spawn_callback(keep_in_sync)
-    log.info("exchange for courses %s at %s (uploads up to %d bytes)", courses, prefix, limit)
+    log.info("exchange for courses %s at %s (uploads up to %d bytes, %d bytes kept per course)",
+             courses, prefix, limit, gate.course_quota)
     IOLoop.current().start()
 
 

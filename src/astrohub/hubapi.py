@@ -49,8 +49,9 @@ class HubClient:
             raise HubError(f"{r.request.method} {r.url}: {r.status_code} {r.text[:300]}")
         return r
 
-    def create_user(self, name: str, admin: bool = False) -> dict:
-        r = self.api("POST", f"/users/{name}", json={"admin": admin})
+    def create_user(self, name: str) -> dict:
+        # The ops service has no admin:users (it would read auth state): astrohub.opsapi.
+        r = self.api("POST", f"/astrohub/users/{name}")
         if r.status_code == 409:  # exists
             return self.user(name)
         return self._ok(r).json()

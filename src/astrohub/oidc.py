@@ -281,8 +281,16 @@ class ProviderAuthenticator(GenericOAuthenticator):
         auth_state = await user.get_auth_state()
         if not auth_state or not self.token_env:
             return
+        token = auth_state["access_token"]
+        if hasattr(spawner, "secret_files"):
+            # The Swarm spawner: a docker secret of this user's service, so the token
+            # is not in the service's environment (`docker service inspect` shows that).
+            name = self.token_env.lower()
+            spawner.secret_files = {**spawner.secret_files, name: token}
+            spawner.environment = {**spawner.environment, f"{self.token_env}_FILE": f"/run/secrets/{name}"}
+            return
         # a new dict: the spawner's environment must never be shared between users
-        spawner.environment = {**spawner.environment, self.token_env: auth_state["access_token"]}
+        spawner.environment = {**spawner.environment, self.token_env: token}
 
 
 class AstroMultiAuthenticator(MultiAuthenticator):
@@ -305,6 +313,11 @@ class AstroMultiAuthenticator(MultiAuthenticator):
         provider = self._provider_of(user.name)
         if provider is not None:
             await provider.pre_spawn_start(user, spawner)
+
+    def get_handlers(self, app):
+        from . import opsapi
+
+        return super().get_handlers(app) + opsapi.HANDLERS
 
     def get_custom_html(self, base_url):
         # our login.html draws the buttons from template variables instead

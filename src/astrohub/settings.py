@@ -223,8 +223,11 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("db_url", _str, "sqlite:////srv/jupyterhub/jupyterhub.sqlite", "The hub's database (SQLAlchemy URL); the default lives on the hub's named volume.", section="deployment"),
     # -- who may log in
     Setting("authenticator", _str, "native", "How users log in: `native` (accounts kept by the hub, the embedded default) or `oidc` (KCDC / GRADLCI OpenID Connect).", choices=("native", "oidc"), section="login"),
-    Setting("admin_users", _list, ("admin",), "Users who are hub admins. With `native`, the first of them is created at first start.", section="login"),
+    Setting("admin_users", _list, ("admin",), "Users who are hub admins. With `native`, each gets an account at start with a generated password (the first: `admin_password`; the others: derived from `admin_key`); these names cannot be signed up.", section="login"),
     Setting("admin_password", _str, None, "Password of the first admin (native login). Generated at first `make up` and kept as a docker secret.", secret=True, section="login"),
+    Setting("admin_key", _str, None, "Secret the initial passwords of the admins after the first are derived from (native login): each admin in `admin_users` gets an account at start; `astrohub up` keeps the passwords in `.astrohub/<stack>/admin_passwords`. Generated at first `make up` as a docker secret.", secret=True, section="login"),
+    Setting("login_failures_allowed", _int_at_least(1), 5, "Native login: failed logins of one name before its logins are refused for `login_block_seconds` (every further failure blocks it again).", section="login"),
+    Setting("login_block_seconds", _int_at_least(1), 300, "Native login: seconds a name's logins are refused after `login_failures_allowed` failures.", section="login"),
     Setting("allow_signup", _bool, True, "Native login: let people sign up; an admin must still authorise each new account.", section="login"),
     Setting("courses", _courses, (), "Courses and who teaches them: `course:teacher_group[:student_group]`, comma-separated (e.g. `astro101:teachers-astro101:students-astro101`). Teachers get the hub groups `formgrade-<course>` and `nbgrader-<course>`, students `nbgrader-<course>`; read it with `astrohub.oidc.course_teachers(settings)`.", section="login"),
     Setting("token_refresh_age", _int_at_least(0), 300, "OpenID Connect: seconds between checks of a user's provider tokens; an access token that expires within `token_refresh_margin` is renewed with the refresh token (0: check only before a server starts).", section="login"),
@@ -258,6 +261,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("dashboards_token", _str, None, "API token of the `dashboards` service (public Voila dashboards; it may only read the datacentre). Generated at first start.", secret=True, section="secrets"),
     Setting("ops_token", _str, None, "API token of the `ops` service used by `astrohub` commands and the tests. Generated at first start.", secret=True, section="secrets"),
     # -- courses (nbgrader): the courses themselves are the `courses` setting above
+    Setting("exchange_course_quota_mb", _positive_float, 2048.0, "Most the course exchange keeps for one course (releases, submissions and feedback together), in MB; an upload past it is refused with 413 and a message naming the course and its use.", section="courses"),
     Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
     # -- more than one Swarm node (src/astrohub/nodes.py)
     Setting("registry", _registry, "", "Registry every node pulls the astrohub images from (`host:port`); `astrohub up` tags and pushes them there, the stack and the user servers name them `<registry>/astrohub/<name>:<tag>`. `127.0.0.1:<port>` is the machine's own registry (stack `astrohub-registry`, deployed by `astrohub up`). Empty: no registry, the images exist only where they were built (one node).", section="nodes"),

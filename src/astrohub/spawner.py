@@ -14,11 +14,12 @@ A subclass of dockerspawner's SwarmSpawner that fixes what a classroom needs:
 from __future__ import annotations
 
 import asyncio
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pprint import pformat
 
-from docker.errors import NotFound
-from docker.types import Mount
+from docker.errors import APIError, NotFound
+from docker.types import Mount, SecretReference
 from dockerspawner import SwarmSpawner
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
@@ -57,6 +58,10 @@ class AstroSwarmSpawner(SwarmSpawner):
     pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
     # Hostname of the node where the home volume was made; kept in the spawner's state.
     home_node = Unicode("")
+    # {file name: content} given to this start only as docker secrets (/run/secrets/<name>,
+    # readable by the server's user alone); set by the authenticator (astrohub.oidc).
+    secret_files = Dict()
+    secret_uid = Unicode("1000", config=True, help="uid that owns the secret files in the server (jovyan).")
 
     _shared_executor: ThreadPoolExecutor | None = None
 
@@ -147,6 +152,29 @@ class AstroSwarmSpawner(SwarmSpawner):
             )
         return mounts
 
+    @property
+    def _secret_label(self) -> dict:
+        return {"astrohub.user-service": self.service_name}
+
+    async def create_object(self):
+        await self._remove_secrets()  # a crashed hub may have left some
+        refs = []
+        for name, content in self.secret_files.items():
+            secret_name = f"{self.service_name}-{name.replace('_', '-')}-{secrets.token_hex(4)}"
+            made = await self.docker("create_secret", name=secret_name, data=content.encode(), labels=self._secret_label)
+            refs.append(SecretReference(made["ID"], secret_name, filename=name, uid=self.secret_uid,
+                                        gid=self.secret_uid, mode=0o400))
+        self.extra_container_spec = {**self.extra_container_spec, "secrets": refs or None}
+        return await super().create_object()
+
+    async def _remove_secrets(self) -> None:
+        labels = [f"{k}={v}" for k, v in self._secret_label.items()]
+        for found in await self.docker("secrets", filters={"label": labels}):
+            try:
+                await self.docker("remove_secret", found["ID"])
+            except APIError as e:  # still in use by a stopping task: removed at the next start
+                self.log.warning("secret %s of %s not removed yet: %s", found["Spec"]["Name"], self.user.name, e)
+
     async def start_object(self):
         """Wait until the user's task runs; fail fast with the task's own error."""
         while True:
@@ -205,3 +233,4 @@ class AstroSwarmSpawner(SwarmSpawner):
                 if state in _ENDED:
                     break
                 await asyncio.sleep(self.task_poll_interval)
+        await self._remove_secrets()

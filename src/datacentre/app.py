@@ -138,6 +138,7 @@ class Datacentre:
         key = sel.key
         fut = self._counts.get(key)
         if fut is None:
+            log.info("counting rows of %s for selection %s", shop.id, key[:12])
             fut = asyncio.ensure_future(self.worker.run_aux(count_rows, shop, sel))
             self._counts[key] = fut
             fut.add_done_callback(lambda _f: self._counts.pop(key, None))
@@ -354,6 +355,9 @@ class RequestsHandler(BaseHandler):
                 return
             job = s.scalar(select(db.Job).where(db.Job.active_key == key))
             rows = job.rows_estimate if job is not None else None
+            # before any counting: a user at the limit must not make DuckDB scan the shop
+            max_running = st.service_max_running if ident.kind == "service" else st.max_running
+            _check_running(s, ident, job, max_running)
 
         if rows is None and not shop.upstream:
             try:
@@ -376,7 +380,6 @@ class RequestsHandler(BaseHandler):
                                f"the file would be about {est} bytes, more than the limit max_bytes = "
                                f"{st.max_bytes}: choose fewer columns, add cuts, or a binary format",
                                limit="max_bytes", limit_value=st.max_bytes, estimated_bytes=est)
-        max_running = st.service_max_running if ident.kind == "service" else st.max_running
 
         # from here on no await: the check and the insert happen together in this process,
         # and the unique active_key settles races with other processes
@@ -386,10 +389,7 @@ class RequestsHandler(BaseHandler):
             if mine is not None:  # an identical submit of this user won the race meanwhile
                 self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
                 return
-            running = s.scalar(select(func.count()).select_from(db.Request).join(db.Job).where(
-                db.Request.owner == ident.owner, db.Request.deleting.is_(False), db.Job.state.in_(db.LIVE)))
             job = s.scalar(select(db.Job).where(db.Job.active_key == key))
-            attaching_finished = job is not None and job.state == db.FINISHED
             if est is not None and st.max_user_bytes:
                 held = s.scalar(select(func.coalesce(func.sum(func.coalesce(db.Job.size, db.Job.bytes_estimate, 0)), 0))
                                 .select_from(db.Request).join(db.Job).where(
@@ -401,11 +401,7 @@ class RequestsHandler(BaseHandler):
                                    f"max_user_bytes is {st.max_user_bytes}: remove requests you no longer need "
                                    "(client.delete(...) or DELETE api/requests/<id>) or wait until they expire",
                                    limit="max_user_bytes", limit_value=st.max_user_bytes, held_bytes=held)
-            if running >= max_running and not attaching_finished:
-                raise ApiError(429, "limit_exceeded",
-                               f"you have {running} requests Scheduled or Running, the limit max_running is "
-                               f"{max_running}: wait until one finishes or remove one, then submit again",
-                               limit="max_running", limit_value=max_running)
+            _check_running(s, ident, job, max_running)  # again: others may have submitted meanwhile
             created = False
             if job is None:
                 job = db.Job(key=key, active_key=key, datashop=sel.datashop, spec=json.dumps(sel.spec()),
@@ -430,6 +426,19 @@ class RequestsHandler(BaseHandler):
                  "new" if created else "shared", model["key"][:12])
         self.set_header("Location", f"{st.prefix}api/requests/{model['id']}")
         self.write_json(model, 201)
+
+
+def _check_running(s, ident: Identity, job: db.Job | None, max_running: int) -> None:
+    """429 when the owner has max_running requests live, unless this one attaches to a finished job."""
+    if job is not None and job.state == db.FINISHED:
+        return
+    running = s.scalar(select(func.count()).select_from(db.Request).join(db.Job).where(
+        db.Request.owner == ident.owner, db.Request.deleting.is_(False), db.Job.state.in_(db.LIVE)))
+    if running >= max_running:
+        raise ApiError(429, "limit_exceeded",
+                       f"you have {running} requests Scheduled or Running, the limit max_running is "
+                       f"{max_running}: wait until one finishes or remove one, then submit again",
+                       limit="max_running", limit_value=max_running)
 
 
 class RequestHandler(BaseHandler):

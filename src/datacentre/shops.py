@@ -107,13 +107,28 @@ def load_local_shop(directory: Path) -> DataShop | None:
     return DataShop(shop_id, meta, columns, files, False, version)
 
 
-def shop_from_remote(model: dict) -> DataShop:
-    """A data shop described by an upstream KCDC-API server (its /datashops/<id> model)."""
+KINDS = ("float", "int", "bool", "string", "array")
+_REMOTE_MODEL_BYTES = 256 * 1024
+
+
+def shop_from_remote(model: Any) -> DataShop:
+    """A data shop described by an upstream KCDC-API server (its /datashops/<id> model).
+
+    The model is checked as a local shop's files are: a usable id, columns with usable
+    names and known kinds, JSON of bounded size; ValueError says what is wrong."""
+    if not isinstance(model, dict) or not isinstance(model.get("id"), str) or not ID_RE.match(model["id"]):
+        raise ValueError("the upstream's data shop has no usable id")
+    if len(json.dumps(model, default=str)) > _REMOTE_MODEL_BYTES:
+        raise ValueError(f"the upstream's description of {model['id']} is larger than {_REMOTE_MODEL_BYTES} bytes")
+    columns = model.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        raise ValueError(f"the upstream's data shop {model['id']} has no columns")
     cols = {}
-    for name, c in (model.get("columns") or {}).items():
-        if not COLUMN_RE.match(name):
+    for name, c in columns.items():
+        if not COLUMN_RE.match(name) or not isinstance(c, dict) or c.get("kind", "float") not in KINDS:
+            log.warning("upstream data shop %s: column %r is unusable: hidden", model["id"], name)
             continue
-        cols[name] = Column(name, c.get("kind", "float"), c.get("dtype", ""), 8 if c.get("kind") != "array" else 1008,
+        cols[name] = Column(name, c.get("kind", "float"), str(c.get("dtype", "")), 8 if c.get("kind") != "array" else 1008,
                             {k: v for k, v in c.items() if k not in ("name", "kind", "dtype", "cuttable")})
     meta = {k: v for k, v in model.items() if k not in ("columns", "upstream", "version", "id")}
     return DataShop(model["id"], meta, cols, [], True, "upstream:" + str(model.get("version", "")))

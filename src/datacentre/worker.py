@@ -303,9 +303,7 @@ class Worker:
 
     def _run_local(self, job: db.Job, shop: DataShop, spec: dict, target: Path) -> tuple[int, int]:
         def step(i: int, n: int, rows: int) -> None:
-            if rows > self.settings.max_rows:
-                raise RuntimeError(f"the selection has more than {self.settings.max_rows} rows "
-                                   "(limit max_rows): add cuts to make it smaller")
+            self._limit_rows(rows)
             if self.settings.part_delay:
                 time.sleep(self.settings.part_delay)
             self._progress(job.id, 0.9 * (i + 1) / n)
@@ -315,10 +313,19 @@ class Worker:
         rows = table.num_rows
         metadata = self._metadata(job, shop, spec, rows)
         size = write_result(job.format, table, target, metadata)
-        if size > self.settings.max_bytes:
+        self._limit_bytes(size)
+        return rows, size
+
+    # The same limits for local and forwarded shops (an upstream may allow more).
+    def _limit_rows(self, rows: int | None) -> None:
+        if rows is not None and rows > self.settings.max_rows:
+            raise RuntimeError(f"the selection has {rows} rows, more than the limit max_rows = "
+                               f"{self.settings.max_rows}: add cuts to make it smaller")
+
+    def _limit_bytes(self, size: int | None) -> None:
+        if size is not None and size > self.settings.max_bytes:
             raise RuntimeError(f"the result has {size} bytes, more than the limit max_bytes = "
                                f"{self.settings.max_bytes}: add cuts or choose fewer columns")
-        return rows, size
 
     def _metadata(self, job: db.Job, shop: DataShop, spec: dict, rows: int) -> dict:
         keep = ("title", "experiment", "kind", "description", "simulated", "generator",
@@ -354,6 +361,11 @@ class Worker:
             with self.Session() as s:
                 s.execute(update(db.Job).where(db.Job.id == job.id).values(upstream_id=req.id))
                 s.commit()
+        try:
+            self._limit_rows(req.rows_estimate)
+        except RuntimeError:
+            client.delete(req)  # the upstream need not make what is refused here
+            raise
         while True:
             req.refresh()
             self._progress(job.id, 0.9 * float(req.progress or 0))
@@ -363,7 +375,9 @@ class Worker:
                 raise RuntimeError(f"the upstream KCDC server reports the request {req.state}: "
                                    f"{req.reason or 'no reason given'}")
             time.sleep(self.settings.upstream_poll)
-        req.download(target)
+        self._limit_rows(req.rows)
+        self._limit_bytes(req.size)
+        req.download(target, max_bytes=self.settings.max_bytes)
         return int(req.rows or 0), target.stat().st_size
 
     def fetch_upstream_shops(self) -> list[DataShop]:
@@ -377,5 +391,8 @@ class Worker:
         out = []
         for item in client.datashops():
             if "*" in wanted or item["id"] in wanted:
-                out.append(shop_from_remote(client.datashop(item["id"])))
+                try:
+                    out.append(shop_from_remote(client.datashop(item["id"])))
+                except ValueError as e:
+                    log.warning("upstream data shop skipped: %s", e)
         return out

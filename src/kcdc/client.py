@@ -293,11 +293,14 @@ class Request:
         files = [p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".part")]
         return files[0] if files else None
 
-    def download(self, path: str | os.PathLike | None = None, progress: bool | None = None) -> Path:
+    def download(self, path: str | os.PathLike | None = None, progress: bool | None = None,
+                 max_bytes: int | None = None) -> Path:
         """Download the file (waits first if needed) and return its path.
 
         With a cache (default) the file is fetched once per identical request; ``path`` (a file
-        or an existing directory) gets a copy. Interrupted downloads resume (HTTP Range)."""
+        or an existing directory) gets a copy. Interrupted downloads resume (HTTP Range).
+        ``max_bytes``: stop and raise once more than that arrives (a service forwarding
+        another's results)."""
         cached = self.cached_file()
         if cached is None:
             if self.state not in TERMINAL:
@@ -306,14 +309,14 @@ class Request:
             folder = self._cache_folder()
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
-                cached = self._fetch(folder / (self.filename or f"{self.id}.{self.format}"), progress)
+                cached = self._fetch(folder / (self.filename or f"{self.id}.{self.format}"), progress, max_bytes)
             else:
                 if path is None:
                     path = Path.cwd() / (self.filename or f"{self.id}.{self.format}")
                 target = Path(path)
                 if target.is_dir():
                     target = target / (self.filename or f"{self.id}.{self.format}")
-                return self._fetch(target, progress)
+                return self._fetch(target, progress, max_bytes)
         if path is None:
             return cached
         target = Path(path)
@@ -323,7 +326,7 @@ class Request:
             shutil.copyfile(cached, target)
         return target
 
-    def _fetch(self, target: Path, progress: bool | None) -> Path:
+    def _fetch(self, target: Path, progress: bool | None, max_bytes: int | None = None) -> Path:
         show = self.client.progress if progress is None else progress
         part = target.with_name(target.name + ".part")
         have = part.stat().st_size if part.exists() else 0
@@ -341,6 +344,9 @@ class Request:
             with open(part, "ab" if have else "wb") as fh:
                 for chunk in r.iter_content(1 << 20):
                     fh.write(chunk)
+                    if max_bytes is not None and fh.tell() > max_bytes:
+                        part.unlink()
+                        raise LimitExceeded(f"the file of request {self.id} is larger than {max_bytes} bytes")
                     if bar is not None:
                         bar.update(len(chunk))
         finally:

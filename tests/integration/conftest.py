@@ -68,13 +68,15 @@ def stack(tmp_path_factory):
     make_datashop(shops, "kascade-arrays", n=300, parts=2, arrays=True, kind="simulation")
     up_shops = base / "upstream-datashops"
     make_datashop(up_shops, "tunka-remote", n=2000, parts=2, seed=7)
+    # more rows than this datacentre's max_rows (the upstream's own limit allows them)
+    make_datashop(up_shops, "tunka-big", n=3000, parts=2, seed=8)
 
     upstream = DatacentreProcess(base / "upstream", name="datacentre-upstream", data_root=up_shops)
     dc = DatacentreProcess(base / "main", name="datacentre", data_root=shops, env={
         "DATACENTRE_MAX_RUNNING": "3", "DATACENTRE_MAX_ROWS": "2500", "DATACENTRE_MAX_BYTES": "500000",
         "DATACENTRE_MAX_USER_BYTES": "2000000",
         "DATACENTRE_PURGE_INTERVAL": "1", "DATACENTRE_UPSTREAM_URL": upstream.direct_url,
-        "DATACENTRE_UPSTREAM_SHOPS": "tunka-remote", "DATACENTRE_UPSTREAM_POLL": "0.2"})
+        "DATACENTRE_UPSTREAM_SHOPS": "tunka-remote,tunka-big", "DATACENTRE_UPSTREAM_POLL": "0.2"})
     dc.env["DATACENTRE_UPSTREAM_TOKEN"] = dc.api_token  # the datacentre's own hub identity
     slow = DatacentreProcess(base / "slow", name="datacentre-slow", data_root=shops, env={
         "DATACENTRE_PART_DELAY": "1.0", "DATACENTRE_WORKERS": "1", "DATACENTRE_EXPIRY_SECONDS": "5",

@@ -248,6 +248,14 @@ def test_running_limit(stack):
         e = r.json()
         assert e["limit"] == "max_running" and e["limit_value"] == 3 and "max_running" in e["message"]
         assert stack.slow.db_count("requests") == before
+        # refused before DuckDB scans the shop: a user at the limit cannot keep it counting
+        counted = stack.slow.log().count("counting rows of kascade-test")
+        assert counted >= 3
+        for value in range(200, 205):
+            r = requests.post(url + "api/requests", headers=h, json={
+                "datashop": "kascade-test", "columns": ["E"], "cuts": [{"column": "Ev", "op": "<", "value": value}]})
+            assert r.status_code == 429
+        assert stack.slow.log().count("counting rows of kascade-test") == counted, "refused requests were counted"
     finally:
         for rid in ids:
             requests.delete(url + f"api/requests/{rid}", headers=h)

@@ -68,3 +68,23 @@ def test_forwarded_request_is_fetched_once_and_cached(stack, tmp_path):
     assert requests.get(stack.dc.url + f"api/requests/{r2.json()['id']}/file",
                         headers=stack.headers("bob")).content == f.content
     assert len([q for q in stack.upstream.db_rows("requests") if q["owner"] == "service/datacentre"]) == 1
+
+
+def test_a_forwarded_shop_is_held_to_this_services_limits(stack):
+    """Issue 19, item 10: forwarded shops skipped max_rows and max_bytes."""
+    wait_until(lambda: any(s["id"] == "tunka-big" for s in requests.get(
+        stack.dc.url + "api/datashops", headers=stack.headers("alice")).json()["datashops"]), timeout=20)
+    r = requests.post(stack.dc.url + "api/requests", headers=stack.headers("alice"),
+                      json={"datashop": "tunka-big", "columns": ["E", "Ze"], "format": "csv"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    done = wait_until(lambda: (lambda m: m if m["state"] in ("Finished", "Failed") else None)(
+        requests.get(stack.dc.url + f"api/requests/{rid}", headers=stack.headers("alice")).json()), timeout=30)
+    assert done["state"] == "Failed", "3000 forwarded rows passed max_rows = 2500"
+    assert "3000 rows" in done["reason"] and "max_rows = 2500" in done["reason"], done["reason"]
+    assert requests.get(stack.dc.url + f"api/requests/{rid}/file", headers=stack.headers("alice")).status_code != 200
+    # and the upstream was told to drop what was refused here
+    upstream = [q for q in stack.upstream.db_rows("requests") if q["owner"] == "service/datacentre"]
+    jobs = {j["id"]: j for j in stack.upstream.db_rows("jobs")}
+    big = [q for q in upstream if jobs.get(q["job_id"], {}).get("datashop") == "tunka-big"]
+    assert big == [] or all(q["deleting"] for q in big), big

@@ -2,15 +2,22 @@
 
 Who may use the exchange (the hub's answer for a token, its scopes, its kind),
 the course rosters read from the hub's groups, and the upload limit on a real
-HTTP server on loopback. ngshare itself (SQLAlchemy<2) runs only in its image:
-the e2e tests (tests/e2e/test_courses.py) cover the gate in front of it.
+HTTP server on loopback; and the real ngshare (SQLAlchemy<2, so from its image, in a
+container on the host network) behind this checkout's gate, against that hub: a
+chunked upload past the limit, a course past its quota.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -22,7 +29,7 @@ from astrohub.config import apply
 from astrohub.exchange_gate import Gate, Refused, UploadLimit
 from astrohub.settings import load
 from tests.support.hub import HubProcess
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_for_http
 
 COURSES = "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201"
 
@@ -139,3 +146,102 @@ def test_an_upload_over_the_limit_is_refused_with_413_and_the_server_keeps_servi
     with requests.Session() as s:  # the same connection serves the next request
         assert s.post(limited, data=b"x" * 5000, timeout=10).status_code == 413
         assert s.post(limited, data=b"x", timeout=10).status_code == 200
+
+
+def chunks(total: int, size: int = 256):
+    """A body without Content-Length: requests sends it chunked."""
+    for start in range(0, total, size):
+        yield b"x" * min(size, total - start)
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_with_413(limited):
+    """Issue 19, item 7: a chunked body has no Content-Length to read."""
+    r = requests.post(limited, data=chunks(5000), timeout=10)
+    assert r.status_code == 413, f"a chunked upload of 5000 bytes passed a limit of 1000: {r.text}"
+    assert "upload of 5000 bytes" in r.json()["message"] and "limit of 1000 bytes" in r.json()["message"]
+    assert requests.post(limited, data=chunks(1001, 100), timeout=10).status_code == 413
+    with requests.Session() as s:  # and the connection still serves
+        r = s.post(limited, data=chunks(1000, 100), timeout=10)
+        assert r.status_code == 200 and r.json() == {"received": 1000}
+
+
+# -- the real ngshare (its image) behind the gate of this checkout, against the hub above
+
+NGSHARE_IMAGE = f"astrohub/ngshare:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
+GATE_SOURCE = Path(__file__).resolve().parents[2] / "src/astrohub/exchange_gate.py"
+MAX_UPLOAD = 20_000
+COURSE_QUOTA = 60_000
+
+
+@pytest.fixture(scope="module")
+def ngshare(hub):
+    if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", NGSHARE_IMAGE],
+                                                         capture_output=True).returncode != 0:
+        pytest.skip(f"needs Docker and the image {NGSHARE_IMAGE} (make images)")
+    port = free_port()
+    name = f"it-ngshare-{secrets.token_hex(4)}"
+    mb = 1024 * 1024
+    subprocess.run([
+        "docker", "run", "-d", "--rm", "--name", name, "--network", "host",
+        "-v", f"{GATE_SOURCE}:/opt/gate/astrohub/exchange_gate.py:ro",
+        "-e", f"JUPYTERHUB_API_URL={hub.api_url}", "-e", f"JUPYTERHUB_API_TOKEN={hub.tokens['ngshare']}",
+        "-e", "JUPYTERHUB_SERVICE_NAME=ngshare", "-e", "JUPYTERHUB_CLIENT_ID=service-ngshare",
+        "-e", "JUPYTERHUB_SERVICE_PREFIX=/services/ngshare/",
+        "-e", f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{port}", "-e", "EXCHANGE_COURSES=astro101",
+        NGSHARE_IMAGE, "python", "-m", "astrohub.exchange_gate",
+        "--database", "sqlite:////tmp/ngshare.db", "--storage", "/tmp/files/",
+        f"--max-upload-mb={MAX_UPLOAD / mb}", f"--course-quota-mb={COURSE_QUOTA / mb}",
+    ], check=True, capture_output=True)
+    url = f"http://127.0.0.1:{port}/services/ngshare/"
+    try:
+        wait_for_http(url + "healthz", timeout=120, ok=(200,))
+        yield url
+    finally:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        print(logs.stdout[-3000:], logs.stderr[-3000:])
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def files_form(size: int) -> bytes:
+    content = base64.b64encode(os.urandom(size)).decode()
+    return urlencode({"files": json.dumps([{"path": "answer.ipynb", "content": content}])}).encode()
+
+
+def submissions(hub, ngshare) -> int:
+    r = requests.get(ngshare + "submissions/astro101/a1", headers={"Authorization": f"token {hub.tokens['astro101']}"},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    return len(r.json()["submissions"])
+
+
+def test_the_real_exchange_refuses_a_chunked_submission_over_the_limit(hub, ngshare):
+    teacher = {"Authorization": f"token {hub.tokens['astro101']}", "Content-Type": "application/x-www-form-urlencoded"}
+    r = requests.post(ngshare + "assignment/astro101/a1", data=files_form(1000), headers=teacher, timeout=30)
+    assert r.status_code == 200 and r.json()["success"], r.text
+    student = {"Authorization": f"token {hub.create_token('sam')}", "Content-Type": "application/x-www-form-urlencoded"}
+    body = files_form(MAX_UPLOAD)  # base64 and JSON: more than MAX_UPLOAD bytes on the wire
+    r = requests.post(ngshare + "submission/astro101/a1", data=iter([body[i:i + 4096] for i in range(0, len(body), 4096)]),
+                      headers=student, timeout=30)
+    assert r.status_code == 413 and "over the exchange's limit" in r.json()["message"], r.text
+    assert submissions(hub, ngshare) == 0, "the refused submission was stored"
+    small = files_form(2000)
+    r = requests.post(ngshare + "submission/astro101/a1", data=iter([small]), headers=student, timeout=30)
+    assert r.status_code == 200 and r.json()["success"], "a small chunked submission was refused: " + r.text
+    assert submissions(hub, ngshare) == 1
+
+
+def test_the_real_exchange_keeps_at_most_the_course_quota(hub, ngshare):
+    student = {"Authorization": f"token {hub.create_token('sam')}", "Content-Type": "application/x-www-form-urlencoded"}
+    before = submissions(hub, ngshare)
+    answers = []
+    for _ in range(COURSE_QUOTA // 10_000 + 2):  # each one under the upload limit, together past the quota
+        r = requests.post(ngshare + "submission/astro101/a1", data=files_form(10_000), headers=student, timeout=30)
+        answers.append(r)
+        if r.status_code != 200:
+            break
+    last = answers[-1]
+    assert last.status_code == 413, "the course's uploads passed its quota"
+    message = last.json()["message"]
+    assert "course astro101 keeps" in message and "ASTROHUB_EXCHANGE_COURSE_QUOTA_MB" in message, message
+    stored = submissions(hub, ngshare) - before
+    assert stored == len(answers) - 1 and 1000 + 2000 + stored * 10_000 <= COURSE_QUOTA

@@ -205,3 +205,28 @@ def test_no_token_code_or_secret_appears_in_any_log(env):
     leaked = sorted(s for s in env.secrets_seen if s and len(s) >= 8 and s in log)
     assert not leaked, f"{len(leaked)} secrets in the hub log, e.g. {leaked[0][:6]}..."
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.", log), "a JWT in the hub log"
+
+
+def test_the_ops_token_reads_no_auth_state(env):
+    """Issue 19, item 9: `admin:users` (the ops role's before) includes `admin:auth_state`."""
+    env.login("kcdc", "ada")
+    assert env.auth_state("kcdc-ada")["access_token"], "the user has no auth state: the probe proves nothing"
+    ops = {"Authorization": f"token {env.ops_token}"}
+    r = requests.get(env.hub.api_url + "/users/kcdc-ada", headers=ops, timeout=30)
+    assert r.status_code == 200 and r.json()["name"] == "kcdc-ada"
+    assert "auth_state" not in r.json(), "the ops token reads the user's provider tokens"
+    listing = requests.get(env.hub.api_url + "/users", headers=ops, timeout=30)
+    assert listing.status_code == 200 and not any("auth_state" in u for u in listing.json())
+    # nor can it make itself a user who could: admins are the operator's
+    assert requests.patch(env.hub.api_url + "/users/kcdc-ada", json={"admin": True}, headers=ops, timeout=30).status_code == 403
+    assert requests.post(env.hub.api_url + "/users/ops-made", headers=ops, timeout=30).status_code == 403
+    # what it needs still works: a plain user, made through astrohub.opsapi, and removed
+    made = requests.post(env.hub.url + "hub/api/astrohub/users/ops-made", headers=ops, timeout=30)
+    assert made.status_code == 201 and not made.json()["admin"]
+    again = requests.post(env.hub.url + "hub/api/astrohub/users/ops-made", headers=ops, timeout=30)
+    assert again.status_code == 409
+    assert requests.delete(env.hub.api_url + "/users/ops-made", headers=ops, timeout=30).status_code == 204
+    # the route is the ops service's only
+    student = env.hub.create_token("kcdc-ada")
+    r = requests.post(env.hub.url + "hub/api/astrohub/users/intruder", headers={"Authorization": f"token {student}"}, timeout=30)
+    assert r.status_code == 403

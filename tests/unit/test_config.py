@@ -77,3 +77,15 @@ def test_notebooks_may_use_the_data_service_as_their_user():
     assert access in c.AstroSwarmSpawner.server_token_scopes
     assert c.AstroSwarmSpawner.environment["KCDC_URL"] == "http://datacentre:10101/services/datacentre/"
     assert "datacentre" in [s["name"] for s in c.JupyterHub.services]
+
+
+def test_the_ops_role_holds_no_scope_that_reads_auth_state():
+    """Issue 19, item 9: admin:users includes admin:auth_state (every user's provider tokens)."""
+    from jupyterhub.scopes import _expand_scope
+
+    from astrohub.config import OPS_SCOPES
+
+    builtin = [s for s in OPS_SCOPES if not s.startswith("custom:")]
+    expanded = set().union(*(_expand_scope(s) for s in builtin))
+    assert "admin:auth_state" not in expanded and "admin:users" not in expanded
+    assert {"delete:users", "admin:servers", "custom:astrohub:create-users"} <= expanded | set(OPS_SCOPES)

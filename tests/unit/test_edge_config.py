@@ -89,8 +89,8 @@ def test_the_edge_proxies_everything_with_hsts_and_no_limits():
 
 
 @pytest.mark.parametrize("public_url, location", [
-    ("https://127.0.0.1:18300", "https://{host}:18300{uri}"),
-    ("https://hub.example.org", "https://{host}{uri}"),
+    ("https://127.0.0.1:18300", "https://127.0.0.1:18300{uri}"),
+    ("https://hub.example.org", "https://hub.example.org{uri}"),
 ])
 def test_plain_http_redirects_to_the_public_https_port(public_url, location):
     text = edge.caddyfile(settings(public_url=public_url))

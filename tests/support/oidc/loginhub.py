@@ -27,8 +27,9 @@ KEYS = ("kcdc", "gradlci")
 
 
 class Env:
-    def __init__(self, hub, providers):
+    def __init__(self, hub, providers, ops_token):
         self.hub = hub
+        self.ops_token = ops_token  # the ops service's, with astrohub's ops role
         self.providers = providers  # key -> provider
         self.secrets_seen: set[str] = set()  # everything that must never be logged
 
@@ -51,9 +52,10 @@ class Env:
 
 
 @contextmanager
-def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
-    """Start both providers and the hub; yield an Env."""
-    hub = HubProcess(base / "hub", services=[{"name": "ops", "api_token": secrets.token_hex(32)}])
+def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS, extra_config=()):
+    """Start both providers and the hub (``extra_config``: more config lines); yield an Env."""
+    ops_token = secrets.token_hex(32)
+    hub = HubProcess(base / "hub", services=[{"name": "ops", "api_token": ops_token}])
     providers = {}
     started = []
     try:
@@ -81,11 +83,16 @@ def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
             "_env = {k: v for k, v in os.environ.items() if k in _known}",
             "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
             f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
+            # the ops service's role as deployed (astrohub.config._apply_services)
+            "from astrohub import opsapi",
+            "c.JupyterHub.custom_scopes = {**c.JupyterHub.custom_scopes, **opsapi.SCOPES}",
+            "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [astro_config.OPS_ROLE]",
             # the tests run as root; the real servers are containers (jovyan)
             "c.Spawner.args = ['--allow-root']",
+            *extra_config,
         ]
         hub.start()
-        e = Env(hub, providers)
+        e = Env(hub, providers, ops_token)
         e.secrets_seen.update(PASSWORDS.values())
         e.secrets_seen.update(p.client_secret for p in providers.values())
         yield e
