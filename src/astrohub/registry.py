@@ -216,7 +216,8 @@ class MachineRegistry:
             return False
 
     def down(self, timeout: float = 90) -> None:
-        """Remove the stack, its volume (every pushed image) and its secrets; the state folder stays."""
+        """Remove the stack, its volume (every pushed image), its secrets and this host's trust in
+        its CA; the state folder (logins, CA) stays."""
         docker("stack", "rm", REGISTRY_STACK, check=False)
         label = f"label=com.docker.stack.namespace={REGISTRY_STACK}"
         deadline = time.monotonic() + timeout
@@ -233,6 +234,8 @@ class MachineRegistry:
         for name in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
             if name.startswith(f"{REGISTRY_STACK}_"):
                 docker("secret", "rm", name, check=False)
+        for address in (self.address, self.push_address):
+            (CERTS_D / address / "ca.crt").unlink(missing_ok=True)
 
 
 def _swarm_address() -> str | None:

@@ -146,3 +146,18 @@ def test_the_hub_reaches_docker_only_through_the_filter(stack):
     out = json.loads(r.stdout)
     assert out["nodes"] >= 1  # an allowed call passes
     assert {k: v for k, v in out.items() if k != "nodes"} == {"secrets": 403, "bind_root": 403, "swarm_leave": 403}
+
+
+def test_a_hub_volume_from_when_the_hub_ran_as_root_is_handed_over(stack):
+    image = f"astrohub/hub:{stack.settings.image_tag}"
+    volume = f"{stack.name}-hub-data-as-root"
+    try:
+        docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", "--entrypoint", "sh", image, "-c",
+               "touch /srv/jupyterhub/jupyterhub.sqlite && mkdir -p /srv/jupyterhub/old && touch /srv/jupyterhub/old/cookie")
+        r = docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", image, "start-hub", "--version")
+        assert r.stdout.strip() == "6.1.1", r.stderr
+        owners = docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", "--entrypoint", "stat", image, "-c", "%U %n",
+                        "/srv/jupyterhub/jupyterhub.sqlite", "/srv/jupyterhub/old", "/srv/jupyterhub/old/cookie").stdout
+        assert [line.split()[0] for line in owners.splitlines()] == ["jupyterhub"] * 3, owners
+    finally:
+        docker("volume", "rm", "-f", volume, check=False)
