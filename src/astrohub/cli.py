@@ -8,7 +8,7 @@
     astrohub ca-cert       print the root certificate of the edge's local CA (to trust it)
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
     astrohub node add|remove NAME     a worker node in a container on this machine (src/astrohub/nodes.py)
-    astrohub registry up   deploy the machine's own image registry
+    astrohub registry up   deploy the machine's own image registry (TLS, logins); `down` removes it
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import edge, images, nodes, roster, settings
+from . import edge, images, nodes, registry, roster, settings
 from .deploy import DeployError, Stack, docker
 
 
@@ -40,8 +40,9 @@ def cmd_up(args) -> int:
     if not args.no_build:
         images.build(stack.root, stack.settings.image_tag)
     if stack.settings.registry:
-        # Every node pulls the images from there (its own registry is deployed first).
-        nodes.publish(stack.root, stack.settings.image_tag, stack.settings.registry)
+        # Every node pulls the images from there (its own registry is deployed first);
+        # the machine's registry gives the pull login that the hub and the stack use.
+        stack.settings = registry.publish(stack.root, stack.settings)
     stack.ensure_secrets()
     passwords = stack.write_admin_passwords() if stack.settings.authenticator == "native" else None
     stack.deploy()
@@ -129,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--timeout", type=float, default=120, help="seconds to wait for a starting edge")
     ca.set_defaults(func=cmd_ca_cert)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
-    nodes.add_parser(sub)  # astrohub node add|remove NAME, astrohub registry up
+    nodes.add_parser(sub)  # astrohub node add|remove NAME
+    registry.add_parser(sub)  # astrohub registry up|down
     return parser
 
 

@@ -315,6 +315,9 @@ def _apply_nodes(settings: Settings, c: Config) -> None:
         return
     c.AstroSwarmSpawner.group_nodes = dict(entry.split(":", 1) for entry in settings.group_nodes)
     c.AstroSwarmSpawner.pin_homes = settings.pin_homes
+    if settings.registry and settings.registry_user:
+        c.AstroSwarmSpawner.registry_auth = {"username": settings.registry_user, "password": settings.registry_password or "",
+                                             "serveraddress": settings.registry}
 
 
 def _apply_edge(settings: Settings, c: Config) -> None:

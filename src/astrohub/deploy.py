@@ -47,6 +47,11 @@ class DeployError(RuntimeError):
     pass
 
 
+def state_dir(root: Path, name: str) -> Path:
+    """The state folder of a stack: ``ASTROHUB_STATE_DIR`` or ``<checkout>/.astrohub``, then its name."""
+    return Path(os.environ.get("ASTROHUB_STATE_DIR", root / ".astrohub")) / name
+
+
 def docker(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(["docker", *args], capture_output=True, text=True, input=input)
     if check and result.returncode != 0:
@@ -65,8 +70,7 @@ class Stack:
 
     @property
     def state_dir(self) -> Path:
-        base = Path(os.environ.get("ASTROHUB_STATE_DIR", self.root / ".astrohub"))
-        return base / self.name
+        return state_dir(self.root, self.name)
 
     # -- the Swarm ------------------------------------------------------------
     def ensure_swarm(self) -> None:
@@ -180,8 +184,23 @@ class Stack:
         edge_vars = edge.write_files(self.settings, self.state_dir)
         files += ["-c", edge_vars.pop("files")]
         env.update(edge_vars)
+        # The registry's pull login can change (a registry made anew): the secret is named after it.
+        password = (self.settings.registry_password or "") + "\n"
+        env["ASTROHUB_REGISTRY_PASSWORD_SECRET"] = f"{self.name}_registry_password_{hashlib.sha256(password.encode()).hexdigest()[:12]}"
+        if docker("secret", "inspect", env["ASTROHUB_REGISTRY_PASSWORD_SECRET"], check=False).returncode != 0:
+            docker("secret", "create", env["ASTROHUB_REGISTRY_PASSWORD_SECRET"], "-", input=password)
+        registry_auth = []
+        if self.settings.registry:
+            # Nodes pull the stack's images with the login given here (the pull login).
+            registry_auth = ["--with-registry-auth"]
+            if self.settings.registry_user:
+                from .images import docker_config
+                from .registry import Login
+
+                login = Login(self.settings.registry, self.settings.registry_user, self.settings.registry_password or "")
+                env["DOCKER_CONFIG"] = str(docker_config(self.state_dir / "docker", [login]))
         result = subprocess.run(
-            ["docker", "stack", "deploy", "--prune", *files, self.name],
+            ["docker", "stack", "deploy", "--prune", *registry_auth, *files, self.name],
             env=env, capture_output=True, text=True,
         )
         if result.returncode != 0:

@@ -7,6 +7,8 @@ of unchanged images take seconds, so `astrohub up` always runs the builds.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -72,17 +74,37 @@ def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = T
             raise BuildError(f"building {ref} failed (see the build output above)")
 
 
-def push(tag: str, registry: str, names: tuple[str, ...] | None = None) -> None:
+def push(tag: str, registry: str, names: tuple[str, ...] | None = None,
+         push_to: str | None = None, docker_config: Path | None = None) -> None:
     """Tag the images as ``<registry>/astrohub/<name>:<tag>`` and push them there.
 
     Every node of the Swarm pulls them by that name. The default: what the stack
     runs, all images but the build-only astrohub/python (its layers go along with
-    the images built FROM it).
+    the images built FROM it). ``push_to``: where the pushes go when that is not
+    where nodes pull (the machine's registry takes pushes on its own port);
+    ``docker_config``: a DOCKER_CONFIG folder with the login for it.
     """
+    env = dict(os.environ, DOCKER_CONFIG=str(docker_config)) if docker_config else None
     for name in names or tuple(n for n in IMAGES if n != "python"):
         ref = f"{registry}/astrohub/{name}:{tag}"
-        subprocess.run(["docker", "tag", f"astrohub/{name}:{tag}", ref], check=True)
-        print(f"pushing {ref}", flush=True)
-        result = subprocess.run(["docker", "push", ref], capture_output=True, text=True)
+        target = f"{push_to}/astrohub/{name}:{tag}" if push_to else ref
+        for r in {ref, target}:
+            subprocess.run(["docker", "tag", f"astrohub/{name}:{tag}", r], check=True)
+        print(f"pushing {target}", flush=True)
+        result = subprocess.run(["docker", "push", target], capture_output=True, text=True, env=env)
         if result.returncode != 0:
-            raise BuildError(f"pushing {ref} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+            raise BuildError(f"pushing {target} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+
+
+def docker_config(folder: Path, logins) -> Path:
+    """A DOCKER_CONFIG folder (mode 0700) whose config.json holds these logins (``.server``, ``.user``, ``.password``).
+
+    Written for one command's environment, so the operator's ~/.docker keeps no password."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    auths = {login.server: {"auth": base64.b64encode(f"{login.user}:{login.password}".encode()).decode()}
+             for login in logins}
+    path = folder / "config.json"
+    path.write_text(json.dumps({"auths": auths}, indent=1) + "\n")
+    os.chmod(path, 0o600)
+    return folder

@@ -3,12 +3,11 @@
 A node here is a Docker-in-Docker container (images/node/): its own dockerd joins
 the machine's Swarm as a worker, labelled ``astrohub.node=<name>`` (the label that
 the ``group_nodes`` setting places servers by). It gets the images the way a
-production node does: from a registry, here the stack ``astrohub-registry``
-(images/registry/, Debian's docker-registry) on the manager.
+production node does: from a registry, here the machine's own (src/astrohub/registry.py),
+whose CA it trusts.
 
     astrohub node add NAME      start the node, join it, label it
     astrohub node remove NAME   leave, remove the node, its container and volume
-    astrohub registry up        deploy the registry (``astrohub up`` does it when needed)
 """
 
 from __future__ import annotations
@@ -18,15 +17,13 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from . import images
 from .deploy import DeployError, docker
+from .registry import MachineRegistry, registry_port
 from .spawner import NODE_LABEL
 
-REGISTRY_STACK = "astrohub-registry"
 # What Docker-in-Docker needs of the host: `--privileged` fails here (the host
 # lacks CAP_SYS_RESOURCE); cgroups come from the host for the inner containers.
 NODE_RUN_FLAGS = (
@@ -70,52 +67,6 @@ def manager_address() -> str:
     return addr
 
 
-# -- the registry -------------------------------------------------------------
-
-def registry_port(registry: str) -> int | None:
-    """The port of the machine's own registry (``127.0.0.1:<port>``), None for another registry."""
-    host, _, port = registry.partition(":")
-    if host in ("127.0.0.1", "localhost"):
-        return int(port or 80)
-    return None
-
-
-def registry_answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=5) as r:
-            return r.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def ensure_registry(root: Path, tag: str, port: int = 5000, timeout: float = 120) -> None:
-    """Deploy the machine's registry (a stack of one service) unless it answers already."""
-    if registry_answers(port):
-        return
-    images.build(root, tag, names=("registry",))
-    env = dict(os.environ, ASTROHUB_IMAGE_TAG=tag, ASTROHUB_REGISTRY_PORT=str(port))
-    r = subprocess.run(["docker", "stack", "deploy", "-c", str(root / "swarm/registry.yml"), REGISTRY_STACK],
-                       env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise DeployError(f"deploying the registry failed: {r.stderr.strip()}")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if registry_answers(port):
-            print(f"registry {REGISTRY_STACK} answers at 127.0.0.1:{port}", flush=True)
-            return
-        time.sleep(1)
-    tasks = docker("stack", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", REGISTRY_STACK, check=False)
-    raise DeployError(f"the registry did not answer at 127.0.0.1:{port} within {timeout:.0f} s:\n{tasks.stdout}")
-
-
-def publish(root: Path, tag: str, registry: str, names: tuple[str, ...] | None = None) -> None:
-    """Make the images available to every node: the registry (if it is ours), then push."""
-    port = registry_port(registry)
-    if port is not None:
-        ensure_registry(root, tag, port)
-    images.push(tag, registry, names)
-
-
 # -- nodes ----------------------------------------------------------------------
 
 def inner(node: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -143,7 +94,10 @@ def add(root: Path, node: str, tag: str, registry_port: int | None = 5000, timeo
     if docker("container", "inspect", name, check=False).returncode == 0:
         raise DeployError(f"node {node} exists already (container {name}): `astrohub node remove {node}` first")
     docker("volume", "create", "--label", f"{NODE_LABEL}={node}", name)
-    forward = ["-e", f"ASTROHUB_REGISTRY_UPSTREAM={manager}:{registry_port}"] if registry_port else []
+    forward = []
+    if registry_port:
+        forward = ["-e", f"ASTROHUB_REGISTRY_UPSTREAM={manager}:{registry_port}",
+                   "-e", f"ASTROHUB_REGISTRY_CA={MachineRegistry(root, registry_port).ca_certificate()}"]
     docker("run", "-d", "--name", name, "--hostname", node, "--label", f"{NODE_LABEL}={node}",
            *NODE_RUN_FLAGS, "-v", f"{name}:/var/lib/docker", *forward, f"astrohub/node:{tag}")
     try:
@@ -197,7 +151,7 @@ def logs(node: str, tail: int = 80) -> str:
 
 
 def add_parser(sub) -> None:
-    """`astrohub node add|remove NAME`, `astrohub registry up`."""
+    """`astrohub node add|remove NAME`."""
     node = sub.add_parser("node", help="worker nodes in containers on this machine (tests, trials)")
     actions = node.add_subparsers(dest="action", required=True)
     add_cmd = actions.add_parser("add", help="start a node in a container and join it to the Swarm")
@@ -206,8 +160,6 @@ def add_parser(sub) -> None:
     rm_cmd = actions.add_parser("remove", help="take the node out of the Swarm and remove it")
     rm_cmd.add_argument("name")
     rm_cmd.set_defaults(func=_cmd_remove)
-    reg = sub.add_parser("registry", help="the machine's own registry")
-    reg.add_subparsers(dest="action", required=True).add_parser("up", help="deploy it").set_defaults(func=_cmd_registry_up)
 
 
 def _settings():
@@ -228,13 +180,4 @@ def _cmd_add(args) -> int:
 def _cmd_remove(args) -> int:
     remove(args.name)
     print(f"node {args.name} removed (Swarm node, container, volume)")
-    return 0
-
-
-def _cmd_registry_up(args) -> int:
-    s = _settings()
-    port = registry_port(s.registry or "127.0.0.1:5000")
-    if port is None:
-        raise DeployError(f"ASTROHUB_REGISTRY={s.registry} is not this machine's registry (127.0.0.1:<port>)")
-    ensure_registry(Path.cwd(), s.image_tag, port)
     return 0

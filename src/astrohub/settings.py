@@ -265,6 +265,8 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("exchange_max_upload_mb", _positive_float, 20.0, "Largest upload (a release, a submission, a feedback) the course exchange accepts, in MB; larger ones are refused with 413 (ngshare itself has no limit).", section="courses"),
     # -- more than one Swarm node (src/astrohub/nodes.py)
     Setting("registry", _registry, "", "Registry every node pulls the astrohub images from (`host:port`); `astrohub up` tags and pushes them there, the stack and the user servers name them `<registry>/astrohub/<name>:<tag>`. `127.0.0.1:<port>` is the machine's own registry (stack `astrohub-registry`, deployed by `astrohub up`). Empty: no registry, the images exist only where they were built (one node).", section="nodes"),
+    Setting("registry_user", _str, "", "Login that nodes pull the images with: the hub's spawner sends it with every user service it creates and `astrohub up` deploys the stack `--with-registry-auth`, so no node needs its own `docker login`. For the machine's own registry `astrohub up` sets it (the account `pull`, which cannot push). Empty: no login (a registry that needs none, or nodes logged in themselves).", section="nodes"),
+    Setting("registry_password", _str, None, "Password of `registry_user` (docker secret `astrohub_registry_password`; `ASTROHUB_REGISTRY_PASSWORD_FILE`). For the machine's own registry generated at its first start and kept in `.astrohub/astrohub-registry/pull_password`.", secret=True, section="nodes"),
     Setting("group_nodes", _group_nodes, (), "Where servers run: `group:node`, comma-separated (e.g. `classroom-b:worker-1`): servers of the hub group's members run on the Swarm node labelled `astrohub.node=<node>` (`astrohub node add` sets it). A user in several listed groups gets the first.", section="nodes"),
     Setting("pin_homes", _bool, True, "Start every server again on the node that holds its home volume (named volumes are local to a node). Set false only when homes are on storage all nodes share (e.g. an NFS volume driver).", section="nodes"),
     # -- HTTPS at the edge (src/astrohub/edge.py): the TLS mode follows from what is given
@@ -288,6 +290,7 @@ OTHER_VARIABLES = {
     "ASTROHUB_DOCKER_BUILD_CLIENT": "`astrohub up`: the docker client for BuildKit builds (default: one with buildx, else Debian's /usr/bin/docker)",
     "ASTROHUB_ENV_FILE": "swarm/stack.yml: the hub's settings file, written by `astrohub up`",
     "ASTROHUB_CONFIG_HASH": "swarm/stack.yml: names the hub's config after its content, set by `astrohub up`",
+    "ASTROHUB_REGISTRY_PASSWORD_SECRET": "swarm/stack.yml: the docker secret with the registry's pull password (named after its content), set by `astrohub up`",
     "ASTROHUB_EXCHANGE_URL": "user servers: the nbgrader exchange, set by the spawner",
     "ASTROHUB_COURSE": "formgrader containers: their course",
     "ASTROHUB_E2E_STACK": "tests: stack name of the end-to-end tests (default astrohub-e2e)",

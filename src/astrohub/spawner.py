@@ -56,6 +56,7 @@ class AstroSwarmSpawner(SwarmSpawner):
 
     group_nodes = Dict(config=True, help=f"Hub group -> node: the group's servers run on the node labelled {NODE_LABEL}=<node>.")
     pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
+    registry_auth = Dict(config=True, help="Registry login (username, password, serveraddress) that the node pulls a user's image with: sent with each service the spawner creates (X-Registry-Auth).")
     # Hostname of the node where the home volume was made; kept in the spawner's state.
     home_node = Unicode("")
     # {file name: content} given to this start only as docker secrets (/run/secrets/<name>,
@@ -134,6 +135,14 @@ class AstroSwarmSpawner(SwarmSpawner):
         if cls._shared_executor is None:
             cls._shared_executor = ThreadPoolExecutor(self.docker_threads, thread_name_prefix="docker")
         return cls._shared_executor
+
+    @property
+    def client(self):
+        """docker-py's client, with the registry login: create_service sends it along."""
+        client = super().client
+        if self.registry_auth:
+            client._auth_configs.add_auth(self.registry_auth["serveraddress"], dict(self.registry_auth))
+        return client
 
     @property
     def mounts(self):

@@ -1,5 +1,7 @@
 """The hub on a real Swarm: API, spawning, the library, homes that persist."""
 
+import json
+
 import pytest
 
 from astrohub.deploy import docker
@@ -91,3 +93,71 @@ def test_the_user_image_is_kept_on_every_node(stack):
     assert len(tasks) == len(nodes)
     image = docker("service", "inspect", f"{stack.name}_prepull", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}").stdout
     assert image.startswith(stack.settings.image)
+
+
+def hub_container(stack) -> str:
+    ids = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_hub",
+                 "--filter", "status=running").stdout.split()
+    assert ids, "no running hub container"
+    return ids[0]
+
+
+# The uid of every process of the container whose program is jupyterhub.
+_HUB_UIDS = """
+import pathlib
+for p in pathlib.Path("/proc").glob("[0-9]*"):
+    args = (p / "cmdline").read_bytes().split(b"\\0")
+    if any(a.endswith(b"bin/jupyterhub") for a in args[:2]):
+        print(next(l.split()[1] for l in (p / "status").read_text().splitlines() if l.startswith("Uid:")))
+"""
+
+
+def test_the_hub_process_is_not_root(stack):
+    r = docker("exec", hub_container(stack), "python", "-c", _HUB_UIDS)
+    uids = r.stdout.split()
+    assert uids and "0" not in uids, r.stdout + r.stderr
+    # And it still owns its volume (a database of a hub that ran as root included).
+    owner = docker("exec", hub_container(stack), "stat", "-c", "%U", "/srv/jupyterhub/jupyterhub.sqlite", check=False)
+    assert owner.stdout.strip() == "jupyterhub", owner.stderr
+
+
+# As the hub's own user, with the hub's DOCKER_HOST: what a taken-over hub could try.
+_PROBE = """
+import json, docker
+c = docker.from_env(version="auto").api
+out = {"nodes": len(c.nodes())}
+for name, call in [("secrets", c.secrets),
+                   ("bind_root", lambda: c.create_container("debian:bookworm-slim", "true",
+                       host_config=c.create_host_config(binds=["/:/host"]))),
+                   ("swarm_leave", lambda: c.leave_swarm(force=False))]:
+    try:
+        call(); out[name] = "passed"
+    except docker.errors.APIError as e:
+        out[name] = e.response.status_code
+print(json.dumps(out))
+"""
+
+
+def test_the_hub_reaches_docker_only_through_the_filter(stack):
+    cid = hub_container(stack)
+    assert docker("exec", cid, "test", "-e", "/var/run/docker.sock", check=False).returncode != 0
+    r = docker("exec", "--user", "jupyterhub", cid, "python", "-c", _PROBE, check=False)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["nodes"] >= 1  # an allowed call passes
+    assert {k: v for k, v in out.items() if k != "nodes"} == {"secrets": 403, "bind_root": 403, "swarm_leave": 403}
+
+
+def test_a_hub_volume_from_when_the_hub_ran_as_root_is_handed_over(stack):
+    image = f"astrohub/hub:{stack.settings.image_tag}"
+    volume = f"{stack.name}-hub-data-as-root"
+    try:
+        docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", "--entrypoint", "sh", image, "-c",
+               "touch /srv/jupyterhub/jupyterhub.sqlite && mkdir -p /srv/jupyterhub/old && touch /srv/jupyterhub/old/cookie")
+        r = docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", image, "start-hub", "--version")
+        assert r.stdout.strip() == "6.1.1", r.stderr
+        owners = docker("run", "--rm", "-v", f"{volume}:/srv/jupyterhub", "--entrypoint", "stat", image, "-c", "%U %n",
+                        "/srv/jupyterhub/jupyterhub.sqlite", "/srv/jupyterhub/old", "/srv/jupyterhub/old/cookie").stdout
+        assert [line.split()[0] for line in owners.splitlines()] == ["jupyterhub"] * 3, owners
+    finally:
+        docker("volume", "rm", "-f", volume, check=False)

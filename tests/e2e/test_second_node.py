@@ -2,18 +2,25 @@
 
 The module deploys its own small stack (`<e2e stack>-nodes`, port + 2) that names
 every image after the machine's registry (`127.0.0.1:5000`, stack
-`astrohub-registry`), pushes the images there, and joins a Docker-in-Docker worker
-labelled `astrohub.node=<name>`. The worker gets the user image the way a
-production node does: its pre-pull task pulls it from the registry.
+`astrohub-registry`: TLS, logins, pushes only on port 5001 with the operator's
+login), pushes the images there, and joins a Docker-in-Docker worker labelled
+`astrohub.node=<name>`. The worker gets the user image the way a production node
+does: its pre-pull task pulls it from the registry with the stack's pull login.
+Anonymous catalog, pull and push are tried and must be refused; at the end the
+registry is removed and nothing may listen on its ports.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import time
 
 import pytest
+import requests
 
-from astrohub import nodes, settings
+from astrohub import images, nodes, registry, settings
 from astrohub.deploy import Stack, docker
 
 from .conftest import ROOT, wipe
@@ -50,10 +57,13 @@ def two_nodes(stack):
         "ASTROHUB_GROUP_NODES": f"{GROUP}:{worker}",
     }
     s = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
-    nodes.remove(worker)  # left over from an interrupted run
+    machine = registry.MachineRegistry(ROOT, registry.registry_port(REGISTRY))
+    # Left over from an interrupted run.
+    nodes.remove(worker)
+    machine.down()
     wipe(s)
     t0 = time.monotonic()
-    nodes.publish(ROOT, s.settings.image_tag, REGISTRY)
+    s.settings = registry.publish(ROOT, s.settings)
     push_s = time.monotonic() - t0
     s.ensure_secrets()
     s.deploy()
@@ -74,9 +84,18 @@ def two_nodes(stack):
           f"worker started and joined {join_s:.1f} s; user image pulled onto it {pull_s:.1f} s")
     # Through the stack's edge (https, trusting its own local CA) where there is one.
     hub = s.hub_client(timeout=60)
-    yield s, hub, worker, node_id
+    yield s, hub, worker, node_id, machine
     wipe(s)
     nodes.remove(worker)
+    machine.down()
+    # The check: whatever the tests did, no registry is left serving the images.
+    assert not listening(machine.port) and not listening(machine.push_port), "a registry is still listening"
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +103,7 @@ def logs_on_failure(request, two_nodes):
     failed = request.session.testsfailed
     yield
     if request.session.testsfailed > failed:
-        s, _, worker, _ = two_nodes
+        s, _, worker, _, _ = two_nodes
         print(s.logs(tail=100))
         print(nodes.logs(worker))
         for service in s.user_services():
@@ -95,7 +114,7 @@ def logs_on_failure(request, two_nodes):
 
 
 def test_the_worker_joined_and_pulled_the_user_image_from_the_registry(two_nodes):
-    s, _, worker, node_id = two_nodes
+    s, _, worker, node_id, _ = two_nodes
     node = docker("node", "inspect", node_id, "--format",
                   "{{.Spec.Role}} {{.Status.State}} {{.Description.Hostname}} {{index .Spec.Labels \"astrohub.node\"}}").stdout.split()
     assert node == ["worker", "ready", worker, worker]
@@ -107,7 +126,7 @@ def test_the_worker_joined_and_pulled_the_user_image_from_the_registry(two_nodes
 
 
 def test_a_server_placed_on_the_worker_runs_there_and_answers_through_the_proxy(two_nodes):
-    s, hub, worker, node_id = two_nodes
+    s, hub, worker, node_id, _ = two_nodes
     hub.create_user("ada")
     hub.api("POST", f"/groups/{GROUP}")
     hub.api("POST", f"/groups/{GROUP}/users", json={"users": ["ada"]}).raise_for_status()
@@ -126,7 +145,7 @@ def test_a_server_placed_on_the_worker_runs_there_and_answers_through_the_proxy(
 
 
 def test_the_server_comes_back_to_its_home_on_the_worker(two_nodes):
-    s, hub, worker, node_id = two_nodes
+    s, hub, worker, node_id, _ = two_nodes
     hub.stop("ada")
     # Out of the group: only the home's node keeps her on the worker now.
     hub.api("DELETE", f"/groups/{GROUP}/users", json={"users": ["ada"]}).raise_for_status()
@@ -141,8 +160,87 @@ def test_the_server_comes_back_to_its_home_on_the_worker(two_nodes):
 
 
 def test_the_worker_leaves_the_swarm_cleanly(two_nodes):
-    s, _, worker, node_id = two_nodes
+    s, _, worker, node_id, _ = two_nodes
     nodes.remove(worker)
     assert docker("node", "inspect", node_id, check=False).returncode != 0
     assert docker("container", "inspect", nodes.container_name(worker), check=False).returncode != 0
     assert docker("volume", "inspect", nodes.container_name(worker), check=False).returncode != 0
+
+
+# -- the registry refuses strangers ------------------------------------------------
+
+def _ca(tmp_path, machine) -> str:
+    path = tmp_path / "registry-ca.crt"
+    path.write_text(machine.ca_certificate())
+    return str(path)
+
+
+def test_the_registry_catalog_is_refused_without_a_login(two_nodes, tmp_path):
+    s, _, _, _, machine = two_nodes
+    ca = _ca(tmp_path, machine)
+    for port in (machine.port, machine.push_port):
+        r = requests.get(f"https://127.0.0.1:{port}/v2/_catalog", verify=ca, timeout=10)
+        assert r.status_code == 401, r.text
+        # No plain http either.
+        r = requests.get(f"http://127.0.0.1:{port}/v2/_catalog", timeout=10)
+        assert r.status_code == 400 and "repositories" not in r.text
+    # The same request with the pull login sees the images: the refusal above is the login's doing.
+    login = machine.pull_login
+    r = requests.get(f"https://{REGISTRY}/v2/_catalog", auth=(login.user, login.password), verify=ca, timeout=10)
+    assert r.status_code == 200 and "astrohub/formgrader" in r.json()["repositories"]
+
+
+def _docker_as(tmp_path, name: str, logins) -> dict:
+    return dict(os.environ, DOCKER_CONFIG=str(images.docker_config(tmp_path / name, logins)))
+
+
+def test_an_anonymous_pull_of_the_formgrader_image_is_refused(two_nodes, tmp_path):
+    s, _, _, _, machine = two_nodes
+    ref = f"{REGISTRY}/astrohub/formgrader:{s.settings.image_tag}"
+    r = subprocess.run(["docker", "pull", ref], env=_docker_as(tmp_path, "anonymous", []), capture_output=True, text=True)
+    assert r.returncode != 0 and ("no basic auth credentials" in r.stderr or "unauthorized" in r.stderr), r.stderr
+    r = requests.get(f"https://{REGISTRY}/v2/astrohub/formgrader/manifests/{s.settings.image_tag}",
+                     verify=_ca(tmp_path, machine), timeout=10)
+    assert r.status_code == 401
+
+
+def _user_image_digest(machine, tag, ca) -> str:
+    login = machine.pull_login
+    r = requests.head(f"https://{REGISTRY}/v2/astrohub/singleuser/manifests/{tag}", auth=(login.user, login.password),
+                      headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}, verify=ca, timeout=10)
+    assert r.status_code == 200
+    return r.headers["Docker-Content-Digest"]
+
+
+def test_pushing_over_the_user_image_is_refused_without_the_push_login(two_nodes, tmp_path):
+    s, _, _, _, machine = two_nodes
+    ca = _ca(tmp_path, machine)
+    before = _user_image_digest(machine, s.settings.image_tag, ca)
+    pull = machine.pull_login
+    attempts = {
+        "anonymous, pull side": (REGISTRY, []),
+        "anonymous, push side": (machine.push_address, []),
+        "pull login, pull side (read-only)": (REGISTRY, [pull]),
+        "pull login, push side": (machine.push_address, [registry.Login(machine.push_address, pull.user, pull.password)]),
+    }
+    for what, (address, logins) in attempts.items():
+        # The attack: any image under the name every student's server starts from.
+        ref = f"{address}/astrohub/singleuser:{s.settings.image_tag}"
+        docker("tag", "debian:bookworm-slim", ref)
+        r = subprocess.run(["docker", "push", ref], env=_docker_as(tmp_path, what.replace(" ", "_"), logins),
+                           capture_output=True, text=True)
+        assert r.returncode != 0, f"{what}: the push went through"
+        assert any(w in r.stderr.lower() for w in ("unauthorized", "no basic auth", "denied", "unsupported", "read-only", "read only")), f"{what}: {r.stderr}"
+    # Put the real tags back on this host (the stack's images), and the registry's copy never changed.
+    images.push(s.settings.image_tag, REGISTRY, ("singleuser",), push_to=machine.push_address,
+                docker_config=machine.docker_config())
+    assert _user_image_digest(machine, s.settings.image_tag, ca) == before
+
+
+def test_removing_the_registry_leaves_nothing_listening(two_nodes):
+    _, _, _, _, machine = two_nodes
+    machine.down()
+    assert docker("stack", "ps", registry.REGISTRY_STACK, check=False).returncode != 0
+    assert not listening(machine.port) and not listening(machine.push_port)
+    assert not [n for n in docker("secret", "ls", "--format", "{{.Name}}").stdout.split()
+                if n.startswith(f"{registry.REGISTRY_STACK}_")]

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
-from astrohub import courses, nodes
+from astrohub import courses, nodes, registry
 from astrohub.config import apply
 from astrohub.settings import SettingsError, load
 from astrohub.spawner import AstroSwarmSpawner, placement_constraints
@@ -76,3 +76,30 @@ def test_the_home_node_is_kept_in_the_spawners_state_across_stop_and_hub_restart
     spawner.clear_state()  # what the hub does after a stop
     assert spawner.get_state()["home_node"] == "worker-1"
     assert "home_node" not in AstroSwarmSpawner(user=SimpleNamespace(name="bob", id=2)).get_state()
+
+
+def test_the_spawner_sends_the_registry_login_with_each_service():
+    s = loaded(registry="127.0.0.1:5000", registry_user="pull", registry_password="secret")
+    c = apply(s, Config())
+    assert c.AstroSwarmSpawner.registry_auth == {"username": "pull", "password": "secret", "serveraddress": "127.0.0.1:5000"}
+    assert "registry_auth" not in apply(loaded(registry="127.0.0.1:5000"), Config()).AstroSwarmSpawner
+
+
+def test_the_machines_registry_keeps_bcrypt_logins_and_a_ca_mode_0600(tmp_path, monkeypatch):
+    import bcrypt
+    import ssl
+
+    monkeypatch.setenv("ASTROHUB_STATE_DIR", str(tmp_path))
+    machine = registry.MachineRegistry(tmp_path, 5000)
+    assert machine.pull_login.server == "127.0.0.1:5000" and machine.push_login.server == "127.0.0.1:5001"
+    pull = machine.htpasswd("pull", ("pull", "push"))
+    push = machine.htpasswd("push", ("push",))
+    users = dict(line.split(":", 1) for line in pull.splitlines())
+    assert bcrypt.checkpw(machine.password("pull").encode(), users["pull"].encode())
+    assert [line.split(":")[0] for line in push.splitlines()] == ["push"]
+    # Kept: the same file again, not new salts (which would restart the registry at each `up`).
+    assert machine.htpasswd("pull", ("pull", "push")) == pull
+    ssl.create_default_context(cadata=machine.ca_certificate())  # a CA that loads
+    for path in machine.state.iterdir():
+        if path.is_file():
+            assert path.stat().st_mode & 0o077 == 0, path
