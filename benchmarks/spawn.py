@@ -108,7 +108,7 @@ def run(hub: HubClient, n: int, tag: str) -> dict:
             errors[name] = f"kernel: {type(e).__name__}: {e}"[:200]
 
     with ThreadPoolExecutor(n) as students:
-        burst = Burst(hub, names).run(timeout=900, on_ready=lambda name: students.submit(kernel, name))
+        burst = Burst(hub, names).run(timeout=1800, on_ready=lambda name: students.submit(kernel, name))
     with ThreadPoolExecutor(min(n, 10)) as pool:
         list(pool.map(lambda name: (hub.stop(name, timeout=180), hub.delete_user(name)), names))
     errors.update(burst.failed)

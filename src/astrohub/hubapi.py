@@ -86,7 +86,13 @@ class HubClient:
         raise HubError(f"server of {name} not ready after {timeout:.0f} s")
 
     def stop(self, name: str, timeout: float = 90) -> None:
-        self._ok(self.api("DELETE", f"/users/{name}/server"), 202, 204, 400)
+        r = self.api("DELETE", f"/users/{name}/server")
+        if r.status_code == 500:
+            # Stopping a pending start, the hub cancels it and gives that one second;
+            # if it is still pending then, the hub answers 500. Asked again, it stops.
+            time.sleep(2)
+            r = self.api("DELETE", f"/users/{name}/server")
+        self._ok(r, 202, 204, 400)
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if not self.user(name).get("servers"):
@@ -102,7 +108,8 @@ class HubClient:
         events: list[dict] = []
         while time.monotonic() < deadline:
             with self.api("GET", f"/users/{name}/server/progress", stream=True) as r:
-                if r.status_code == 400 and not events:
+                # 404 before the first start of the user, 400 before this one is pending.
+                if r.status_code in (400, 404) and not events:
                     time.sleep(0.2)
                     continue
                 self._ok(r, 200)

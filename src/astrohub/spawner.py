@@ -124,13 +124,13 @@ class AstroSwarmSpawner(SwarmSpawner):
     async def progress(self):
         """The spawn-pending page: the place in line and an estimate, then the start itself."""
         line = await self.start_line()
-        first = None
+        first, shown = None, ""
         while not self.turn_came.is_set():
             place = line.place(self)
-            if place is not None:
-                first = first or place
-                yield {"progress": round(20 * (first - place + 1) / (first + 1)),
-                       "message": describe(place, line.estimate(self))}
+            # Only news: the page keeps every message in its event log.
+            if place is not None and (message := describe(place, line.estimate(self))) != shown:
+                first, shown = first or place, message
+                yield {"progress": round(20 * (first - place + 1) / (first + 1)), "message": message}
             # The estimate also changes with time: refreshed at least every few seconds.
             try:
                 await asyncio.wait_for(line.moved(), 5)

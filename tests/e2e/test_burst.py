@@ -39,9 +39,10 @@ def burst_users(hub):
 def burst(hub, burst_users):
     """The burst itself, with the spawn-pending page of the last requested user read alongside."""
     events: list[dict] = []
-    reader = threading.Thread(target=lambda: events.extend(hub.progress(burst_users[-1], timeout=600)), daemon=True)
+    reader = threading.Thread(target=lambda: events.extend(hub.progress(burst_users[-1], timeout=1800)), daemon=True)
     reader.start()
-    result = Burst(hub, burst_users).run(timeout=900)
+    # Generous: on a shared 2-core machine one start can take a minute.
+    result = Burst(hub, burst_users, interval=0.5).run(timeout=1800)
     reader.join(60)
     return result, events
 
