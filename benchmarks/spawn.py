@@ -1,13 +1,20 @@
 """How fast a masterclass starts: N students at once, this spawner against stock.
 
-For each spawner (`astrohub`, then dockerspawner's stock `SwarmSpawner`) a bench
-stack is deployed on the local Swarm; for each N, N users are created and their
-servers requested at the same moment through the hub API; then each starts a
-kernel and runs `5 * 4`. Printed: time to ready (p50 / p95 / max), kernel start,
-execution, failures, the floor (N x single start / cores) and the ratio stock /
-astrohub. Figures only, no pass/fail.
+First the floor of this run: the CPU-seconds of one bare `jupyter server` start of
+the user image (read from its container's cgroup). Then for each spawner
+(`astrohub`, then dockerspawner's stock `SwarmSpawner`) a bench stack is deployed
+on the local Swarm; for each N, N users' servers are requested through the hub API
+(0.05 s apart, so the request order is the order the hub sees) and watched by one
+poller of the hub's user list, which also times the hub's API and login page during
+the burst. Each student starts a kernel and runs `5 * 4` as soon as their server is
+ready. Printed per N: failures, ready p50 / p95 / last, kernel start p50, the hub's
+answers during the burst (p50 / max), the floor N x (CPU-s of one bare start) / cores,
+last / floor and p50 / last. Figures only, no pass/fail.
 
-    .venv/bin/python benchmarks/spawn.py [--users 1 10 30] [--spawners astrohub stock]
+    .venv/bin/python benchmarks/spawn.py [--users 1 10 30 60] [--spawners astrohub stock]
+        [--stack astrohub-bench] [--port 19000]
+
+The image tag is ASTROHUB_IMAGE_TAG (default the release's).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,11 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from astrohub import images, settings  # noqa: E402
-from astrohub.deploy import Stack  # noqa: E402
-from astrohub.hubapi import HubClient  # noqa: E402
-
-STACK = "astrohub-bench"
-PORT = "19000"
+from astrohub.deploy import Stack, docker  # noqa: E402
+from astrohub.hubapi import Burst, HubClient  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -37,14 +42,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def deploy(spawner: str) -> tuple[Stack, HubClient]:
-    env = {
-        "ASTROHUB_STACK_NAME": STACK,
-        "ASTROHUB_HTTP_PORT": PORT,
+def container_cpu_seconds(container: str) -> float:
+    """CPU-seconds a running container has used so far, from its cgroup (v1 or v2)."""
+    pid = docker("inspect", "-f", "{{.State.Pid}}", container).stdout.strip()
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "cpuacct" in controllers.split(","):
+            return int(Path(f"/sys/fs/cgroup/{controllers}{path}/cpuacct.usage").read_text()) / 1e9
+    path = Path(f"/proc/{pid}/cgroup").read_text().splitlines()[0].split(":", 2)[2]
+    stat = dict(line.split() for line in Path(f"/sys/fs/cgroup{path}/cpu.stat").read_text().splitlines())
+    return int(stat["usage_usec"]) / 1e6
+
+
+def bare_start(image: str, timeout: float = 120) -> tuple[float, float]:
+    """One bare `jupyter server` of the user image: (CPU-seconds, wall seconds) until /api answers."""
+    t0 = time.monotonic()
+    container = docker("run", "-d", "--rm", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
+                       "--no-browser", "--IdentityProvider.token=").stdout.strip()
+    try:
+        ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", container).stdout.strip()
+        while time.monotonic() - t0 < timeout:
+            try:
+                urllib.request.urlopen(f"http://{ip}:8888/api", timeout=1).read()
+                return container_cpu_seconds(container), time.monotonic() - t0
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"a bare server of {image} did not answer within {timeout:.0f} s")
+    finally:
+        docker("rm", "-f", container, check=False)
+
+
+def bench_settings(stack: str, port: str, spawner: str = "astrohub") -> settings.Settings:
+    return settings.load({
+        "ASTROHUB_STACK_NAME": stack,
+        "ASTROHUB_HTTP_PORT": port,
         "ASTROHUB_SPAWNER": spawner,
         "ASTROHUB_MEM_LIMIT": "1G",
-    }
-    stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
+        "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
+    }, secrets_dir="/nonexistent")
+
+
+def deploy(config: settings.Settings) -> tuple[Stack, HubClient]:
+    stack = Stack(ROOT, config)
     stack.remove()
     stack.forget()  # a bench stack starts empty, with fresh secrets
     stack.ensure_secrets()
@@ -53,81 +92,86 @@ def deploy(spawner: str) -> tuple[Stack, HubClient]:
     return stack, stack.hub_client(timeout=120)  # https through the edge, its CA trusted
 
 
-def one_user(hub: HubClient, name: str) -> dict:
-    result = {"name": name}
-    try:
-        hub.create_user(name)
-        result["ready"] = hub.start(name, timeout=300)
-        text, kernel, execute = hub.execute(name, "5 * 4", timeout=120)
-        assert text == "20", text
-        result["kernel"], result["execute"] = kernel, execute
-    except Exception as e:  # a failure is a figure too
-        result["error"] = f"{type(e).__name__}: {e}"[:200]
-    return result
-
-
-def run(hub: HubClient, n: int, tag: str) -> list[dict]:
-    names = [f"bench-{tag}-{i}" for i in range(n)]
-    with ThreadPoolExecutor(n) as pool:
-        results = list(pool.map(lambda name: one_user(hub, name), names))
+def run(hub: HubClient, n: int, tag: str) -> dict:
+    """N servers at once; each student runs a kernel as soon as their server is ready."""
+    names = [f"bench-{tag}-{i:02d}" for i in range(n)]
     with ThreadPoolExecutor(min(n, 10)) as pool:
-        list(pool.map(lambda name: (hub.stop(name, timeout=120), hub.delete_user(name)), names))
-    return results
+        list(pool.map(hub.create_user, names))
+    kernels, errors = {}, {}
+
+    def kernel(name: str) -> None:
+        try:
+            text, started, _ = hub.execute(name, "5 * 4", timeout=120)
+            assert text == "20", text
+            kernels[name] = started
+        except Exception as e:  # a failure is a figure too
+            errors[name] = f"kernel: {type(e).__name__}: {e}"[:200]
+
+    with ThreadPoolExecutor(n) as students:
+        burst = Burst(hub, names).run(timeout=1800, on_ready=lambda name: students.submit(kernel, name))
+    with ThreadPoolExecutor(min(n, 10)) as pool:
+        list(pool.map(lambda name: (hub.stop(name, timeout=180), hub.delete_user(name)), names))
+    errors.update(burst.failed)
+    return {"n": n, "ready": list(burst.ready.values()), "kernel": list(kernels.values()),
+            "api": burst.api_times, "login": burst.login_times, "errors": errors}
 
 
-def summarise(results: list[dict]) -> dict:
-    ok = [r for r in results if "error" not in r]
-    out = {"n": len(results), "failed": len(results) - len(ok), "errors": sorted({r["error"] for r in results if "error" in r})}
-    for key in ("ready", "kernel", "execute"):
-        values = [r[key] for r in ok]
-        if values:
-            out[key] = (statistics.median(values), percentile(values, 0.95), max(values))
-    return out
+def p50_p95_max(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{statistics.median(values):6.2f} / {percentile(values, 0.95):6.2f} / {max(values):6.2f}"
 
 
-def fmt(triple) -> str:
-    return "   n/a" if not triple else " / ".join(f"{v:6.2f}" for v in triple)
+def p50_max(values: list[float]) -> str:
+    return f"{statistics.median(values):5.2f} / {max(values):5.2f}" if values else "n/a"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 30])
-    parser.add_argument("--spawners", nargs="+", default=["astrohub", "stock"])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 30, 60], help="N: servers requested at once")
+    parser.add_argument("--spawners", nargs="+", default=["astrohub", "stock"], choices=["astrohub", "stock"])
+    parser.add_argument("--stack", default="astrohub-bench", help="name of the bench stack (removed afterwards)")
+    parser.add_argument("--port", default="19000", help="https port of the bench stack")
     args = parser.parse_args()
     os.environ.setdefault("ASTROHUB_STATE_DIR", tempfile.mkdtemp(prefix="astrohub-bench-"))
-    images.build(ROOT, settings.VERSION)
+    config = bench_settings(args.stack, args.port)
+    images.build(ROOT, config.image_tag)
     cores = os.cpu_count() or 1
+    cpu, wall = bare_start(config.image)
+    print(f"bare `jupyter server` of {config.image}: {cpu:.2f} CPU-s, answered after {wall:.2f} s", flush=True)
     table: dict[tuple[str, int], dict] = {}
     try:
         for spawner in args.spawners:
-            stack, hub = deploy(spawner)
+            _, hub = deploy(bench_settings(args.stack, args.port, spawner))
             for n in args.users:
-                started = time.monotonic()
-                table[(spawner, n)] = summary = summarise(run(hub, n, f"{spawner[:1]}{n}"))
-                summary["wall"] = time.monotonic() - started
-                print(f"{spawner:8s} N={n:3d}: ready p50/p95/max {fmt(summary.get('ready'))} s, "
-                      f"failed {summary['failed']}", flush=True)
-                for error in summary["errors"][:3]:
-                    print(f"          {error}")
+                table[(spawner, n)] = result = run(hub, n, f"{spawner[:1]}{n}")
+                print(f"{spawner:8s} N={n:3d}: ready p50/p95/last {p50_p95_max(result['ready'])} s, "
+                      f"failed {len(result['errors'])}", flush=True)
     finally:
-        bench = Stack(ROOT, settings.load({"ASTROHUB_STACK_NAME": STACK}, secrets_dir="/nonexistent"))
+        bench = Stack(ROOT, config)
         bench.remove()
         bench.forget()
 
-    single = table.get(("astrohub", 1), {}).get("ready")
-    print(f"\nSpawn benchmark, {cores} cores, image astrohub/singleuser:{settings.VERSION}")
-    if single:
-        print(f"single-server start (astrohub, N=1): {single[0]:.2f} s; floor for N users = N x {single[0]:.2f} / {cores}")
-    print(f"{'spawner':9s}{'N':>4s}  {'ready p50 / p95 / max (s)':>26s}  {'kernel p50/p95/max':>24s}  {'exec p50/p95/max':>24s}  failed  floor  last/floor")
-    for (spawner, n), s in table.items():
-        floor = n * single[0] / cores if single else float("nan")
-        last = s["ready"][2] if s.get("ready") else float("nan")
-        print(f"{spawner:9s}{n:4d}  {fmt(s.get('ready')):>26s}  {fmt(s.get('kernel')):>24s}  {fmt(s.get('execute')):>24s}  {s['failed']:6d}  {max(floor, single[0] if single else 0):5.1f}  {last / max(floor, single[0]) if single else float('nan'):9.2f}")
-    print("\nratio stock / astrohub (max time to ready; higher is better for astrohub):")
+    print(f"\nSpawn benchmark, {cores} cores, image {config.image}; one bare start {cpu:.2f} CPU-s "
+          f"({wall:.2f} s); floor = N x {cpu:.2f} / {cores}")
+    print(f"{'spawner':9s}{'N':>4s} {'failed':>6s}  {'ready p50 / p95 / last (s)':>26s}  {'kernel p50':>10s}  "
+          f"{'hub API p50/max':>15s}  {'login p50/max':>13s}  {'floor':>6s}  {'last/floor':>10s}  {'p50/last':>8s}")
+    for (spawner, n), r in table.items():
+        floor = n * cpu / cores
+        ready = r["ready"]
+        last = max(ready) if ready else float("nan")
+        kernel = f"{statistics.median(r['kernel']):10.2f}" if r["kernel"] else f"{'n/a':>10s}"
+        p50_last = statistics.median(ready) / last if ready else float("nan")
+        print(f"{spawner:9s}{n:4d} {len(r['errors']):6d}  {p50_p95_max(ready):>26s}  {kernel}  "
+              f"{p50_max(r['api']):>15s}  {p50_max(r['login']):>13s}  {floor:6.1f}  {last / floor:10.2f}  {p50_last:8.2f}")
+        for name, error in sorted(r["errors"].items())[:5]:
+            print(f"          {name}: {error}")
+    print("\nratio stock / astrohub (last ready; higher is better for astrohub):")
     for n in args.users:
         a, b = table.get(("astrohub", n)), table.get(("stock", n))
-        if a and b and a.get("ready") and b.get("ready"):
-            print(f"  N={n:3d}: {b['ready'][2] / a['ready'][2]:.2f}x  (failures: astrohub {a['failed']}, stock {b['failed']})")
+        if a and b and a["ready"] and b["ready"]:
+            print(f"  N={n:3d}: {max(b['ready']) / max(a['ready']):.2f}x  "
+                  f"(failures: astrohub {len(a['errors'])}, stock {len(b['errors'])})")
     return 0
 
 

@@ -22,6 +22,8 @@ ACCOUNT_SCOPES = {"custom:astrohub:accounts": {"description": "create native acc
 HUB_PORT = 8081
 PROXY_API_PORT = 8001
 SINGLEUSER_PORT = 8888
+# The hub's limit on a start including its wait in line (seconds): a day.
+LINE_BACKSTOP = 24 * 3600
 
 # The ops service: what the `astrohub` command and the tests act as. It manages
 # users and servers but holds no admin role. Not `admin:users`: that includes
@@ -140,6 +142,15 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     # default would restart it behind the hub's back.
     s.extra_task_spec = {"restart_policy": {"Condition": "none"}}
     s.docker_threads = settings.docker_threads
+    # Starts served in order (astrohub.admission): the spawner limits the start
+    # itself, from its turn. The hub's limit wraps the wait in line too, which is
+    # bounded by the starts ahead (each within start_timeout): here only a backstop.
+    s.concurrent_starts = settings.concurrent_starts
+    s.admitted_start_timeout = settings.start_timeout
+    s.start_timeout = LINE_BACKSTOP
+    # The hub's own throttle answers 429 "try again later" past its limit; the
+    # line replaces it: everybody who asks waits their turn (one start per user).
+    c.JupyterHub.concurrent_spawn_limit = 0
     s.teacher_mem_limit = settings.teacher_mem_limit
     s.teacher_cpu_limit = settings.teacher_cpu_limit
 

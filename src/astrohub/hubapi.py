@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import requests
 
@@ -84,13 +88,40 @@ class HubClient:
         raise HubError(f"server of {name} not ready after {timeout:.0f} s")
 
     def stop(self, name: str, timeout: float = 90) -> None:
-        self._ok(self.api("DELETE", f"/users/{name}/server"), 202, 204, 400)
+        r = self.api("DELETE", f"/users/{name}/server")
+        if r.status_code == 500:
+            # Stopping a pending start, the hub cancels it and gives that one second;
+            # if it is still pending then, the hub answers 500. Asked again, it stops.
+            time.sleep(2)
+            r = self.api("DELETE", f"/users/{name}/server")
+        self._ok(r, 202, 204, 400)
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if not self.user(name).get("servers"):
                 return
             time.sleep(0.3)
         raise HubError(f"server of {name} did not stop within {timeout:.0f} s")
+
+    def progress(self, name: str, timeout: float = 300) -> list[dict]:
+        """The events of the spawn-pending page (its event stream) until ready or failed.
+
+        Waits for the start to be pending first (the hub answers 400 until then)."""
+        deadline = time.monotonic() + timeout
+        events: list[dict] = []
+        while time.monotonic() < deadline:
+            with self.api("GET", f"/users/{name}/server/progress", stream=True) as r:
+                # 404 before the first start of the user, 400 before this one is pending.
+                if r.status_code in (400, 404) and not events:
+                    time.sleep(0.2)
+                    continue
+                self._ok(r, 200)
+                for line in r.iter_lines(decode_unicode=True):
+                    if line and line.startswith("data:"):
+                        events.append(json.loads(line[5:]))
+                        if events[-1].get("ready") or events[-1].get("failed"):
+                            return events
+            return events
+        raise HubError(f"the start of {name} was not pending within {timeout:.0f} s")
 
     # -- a user's server ---------------------------------------------------------
     def server(self, method: str, name: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
@@ -173,3 +204,81 @@ class HubClient:
         if errors:
             raise HubError("; ".join(errors))
         return result
+
+
+@dataclass
+class Burst:
+    """Many users' servers requested at once, watched by one poller of the hub's user list.
+
+    One poller, not one per user: sixty users each polling their own server would
+    load the very hub being measured. The requests leave ``stagger`` seconds apart,
+    each on a connection of its own opened beforehand (a TLS handshake under load
+    takes seconds, more than the stagger), so the order they are sent in is the
+    order the hub gets them. Each poll also
+    times the hub's API and its login page: how the hub answers during the burst.
+    """
+
+    hub: HubClient
+    names: list[str]
+    stagger: float = 0.1
+    interval: float = 0.25
+    requested: dict[str, float] = field(default_factory=dict)  # monotonic time each request left
+    ready: dict[str, float] = field(default_factory=dict)  # seconds from request to ready
+    failed: dict[str, str] = field(default_factory=dict)
+    api_times: list[float] = field(default_factory=list)  # seconds per answer of GET /hub/api/users
+    login_times: list[float] = field(default_factory=list)  # seconds per answer of GET /hub/login
+
+    def run(self, timeout: float = 600, on_ready: Callable[[str], None] | None = None) -> "Burst":
+        """Request every server, return when all are ready or failed (or at ``timeout``)."""
+        answered: dict[str, float] = {}
+        clients = [replace(self.hub) for _ in self.names]
+        ready_to_send = threading.Barrier(len(self.names))
+
+        def request(i: int, name: str) -> None:
+            try:
+                clients[i].api("GET", "/")  # the connection, opened before the burst
+            finally:
+                ready_to_send.wait()
+            time.sleep(i * self.stagger)
+            self.requested[name] = time.monotonic()
+            try:
+                clients[i]._ok(clients[i].api("POST", f"/users/{name}/server", json={}), 201, 202)
+            except Exception as e:  # a refusal (429, 5xx) is a failure of the burst
+                self.failed[name] = f"request: {type(e).__name__}: {e}"[:300]
+            answered[name] = time.monotonic()
+
+        login = requests.Session()
+        login.verify = self.hub.verify
+        prefix = os.path.commonprefix(self.names)
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(len(self.names)) as pool:
+            for i, name in enumerate(self.names):
+                pool.submit(request, i, name)
+            while len(self.ready) + len(self.failed) < len(self.names) and time.monotonic() < deadline:
+                sent = time.monotonic()
+                r = self.hub.api("GET", "/users", params={"state": "active", "name_filter": prefix, "limit": 200})
+                now = time.monotonic()
+                self.api_times.append(now - sent)
+                servers = {u["name"]: u["servers"].get("") for u in self.hub._ok(r).json()}
+                for name in self.names:
+                    if name in self.ready or name in self.failed or name not in answered:
+                        continue
+                    server = servers.get(name)
+                    if server and server.get("ready"):
+                        self.ready[name] = now - self.requested[name]
+                        if on_ready:
+                            on_ready(name)
+                    elif not server and answered[name] < sent:
+                        self.failed[name] = "the server stopped while starting (see the hub log)"
+                t = time.monotonic()
+                login.get(f"{self.hub.url}/hub/login", timeout=self.hub.timeout).raise_for_status()
+                self.login_times.append(time.monotonic() - t)
+                time.sleep(max(0.0, self.interval - (time.monotonic() - sent)))
+        for name in self.names:
+            if name not in self.ready and name not in self.failed:
+                self.failed[name] = f"not ready after {timeout:.0f} s"
+        return self
+
+    def ready_order(self) -> list[str]:
+        """The names in the order their servers became ready."""
+        return sorted(self.ready, key=lambda name: self.requested[name] + self.ready[name])

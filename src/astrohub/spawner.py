@@ -8,7 +8,9 @@ A subclass of dockerspawner's SwarmSpawner that fixes what a classroom needs:
   interval instead of a back-off that grows to 11 s;
 - more than one node: servers of a hub group run on a chosen node, and a server
   starts again on the node that holds its home volume (named volumes are local
-  to a node).
+  to a node);
+- a class at once: at most K servers start at once, the others wait in line in
+  arrival order and see their place on the spawn-pending page (astrohub.admission).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dockerspawner import SwarmSpawner
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from astrohub.server_roles import ROLE_VARIABLE
+
+from .admission import StartLine, describe
 
 # Task states after which a task's container is gone.
 _ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
@@ -64,7 +68,19 @@ class AstroSwarmSpawner(SwarmSpawner):
     secret_files = Dict()
     secret_uid = Unicode("1000", config=True, help="uid that owns the secret files in the server (jovyan).")
 
+    concurrent_starts = Integer(
+        0, config=True,
+        help="Servers that start at once across all users; the others wait in line. 0: the Swarm nodes' cores.",
+    )
+    admitted_start_timeout = Integer(
+        300, config=True,
+        help="Seconds a server may take to start once its turn came; the wait in line does not count.",
+    )
+
     _shared_executor: ThreadPoolExecutor | None = None
+    # One line for the whole hub; its size follows the nodes (checked at most once a minute).
+    _start_line: StartLine | None = None
+    _start_line_checked = float("-inf")
 
     def is_teacher(self) -> bool:
         """Admins and members of a course's formgrade-<course> group."""
@@ -76,7 +92,76 @@ class AstroSwarmSpawner(SwarmSpawner):
         env[ROLE_VARIABLE] = "teacher" if self.is_teacher() else "student"
         return env
 
+    @property
+    def turn_came(self) -> asyncio.Event:
+        """Set while this server starts or runs, clear while it waits in line (or is stopped)."""
+        if not hasattr(self, "_turn_came"):
+            self._turn_came = asyncio.Event()
+        return self._turn_came
+
+    async def start_line(self) -> StartLine:
+        cls = AstroSwarmSpawner
+        loop = asyncio.get_running_loop()
+        if cls._start_line is None or loop.time() - cls._start_line_checked > 60:
+            cls._start_line_checked = loop.time()  # one look at the nodes a minute, not one per start
+            slots = self.concurrent_starts or await self._node_cores()
+            if cls._start_line is None:
+                cls._start_line = StartLine(slots)
+            elif slots != cls._start_line.slots:
+                cls._start_line.resize(slots)
+        return cls._start_line
+
+    async def _node_cores(self) -> int:
+        """Cores of the Swarm nodes that take servers (ready, active); at least 1."""
+        nodes = await self.docker("nodes")
+        nano = sum(n["Description"]["Resources"].get("NanoCPUs", 0) for n in nodes
+                   if n["Status"]["State"] == "ready" and n["Spec"].get("Availability") == "active")
+        return max(1, round(nano / 1e9))
+
     async def start(self):
+        """Wait in line for a turn, then start; the time limit counts from the turn.
+
+        The slot is held until the server answers HTTP: the CPU of a start is
+        spent there, in the server's imports.
+        """
+        self.turn_came.clear()
+        line = await self.start_line()
+        async with line.turn(self):
+            self.turn_came.set()
+            try:
+                return await asyncio.wait_for(self._start_in_turn(), self.admitted_start_timeout)
+            except asyncio.TimeoutError:
+                raise RuntimeError(
+                    f"Server of {self.user.name} did not start within {self.admitted_start_timeout} s of its turn"
+                ) from None
+
+    async def progress(self):
+        """The spawn-pending page: the place in line and an estimate, then the start itself."""
+        line = await self.start_line()
+        first, shown = None, ""
+        while not self.turn_came.is_set():
+            place = line.place(self)
+            # Only news: the page keeps every message in its event log.
+            if place is not None and (message := describe(place, line.estimate(self))) != shown:
+                first, shown = first or place, message
+                yield {"progress": round(20 * (first - place + 1) / (first + 1)), "message": message}
+            # The estimate also changes with time: refreshed at least every few seconds.
+            try:
+                await asyncio.wait_for(line.moved(), 5)
+            except asyncio.TimeoutError:
+                pass
+        yield {"progress": 25, "message": "Your turn: starting your server"}
+        async for event in super().progress():
+            yield event
+
+    async def stop(self, now=False):
+        # A stop while waiting ends the wait (the hub also cancels the pending start).
+        if AstroSwarmSpawner._start_line is not None:
+            AstroSwarmSpawner._start_line.withdraw(self)
+        self.turn_came.clear()
+        await super().stop(now=now)
+
+    async def _start_in_turn(self):
         # Limits per role, decided at each start: group membership can change
         # while this spawner object lives on in the hub.
         if not hasattr(self, "_student_limits"):
