@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from astrohub import images, settings  # noqa: E402
+from astrohub import courses, images, settings  # noqa: E402
 from astrohub.deploy import Stack  # noqa: E402
 from astrohub.hubapi import HubClient  # noqa: E402
 
@@ -76,7 +76,7 @@ def main() -> None:
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     stack.ensure_swarm()
     stack.remove()
-    images.build(ROOT, stack.settings.image_tag)
+    images.build(ROOT, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
     stack.ensure_secrets()
     stack.deploy()
     stack.wait_until_ready()

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import edge, images, nodes, roster, settings
+from . import courses, edge, images, nodes, roster, settings
 from .deploy import DeployError, Stack, docker
 
 
@@ -38,10 +38,12 @@ def cmd_up(args) -> int:
     stack = _stack()
     stack.ensure_swarm()
     if not args.no_build:
-        images.build(stack.root, stack.settings.image_tag)
+        images.build(stack.root, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
     if stack.settings.registry:
         # Every node pulls the images from there (its own registry is deployed first).
-        nodes.publish(stack.root, stack.settings.image_tag, stack.settings.registry)
+        stack_images = tuple(n for n in images.IMAGES if n != "python")
+        nodes.publish(stack.root, stack.settings.image_tag, stack.settings.registry,
+                      stack_images + images.course_images(courses.course_ids(stack.settings)))
     stack.ensure_secrets()
     stack.deploy()
     print(f"stack {stack.name} deployed; waiting for the hub ...", flush=True)
