@@ -122,7 +122,7 @@ def configure_autograde(c) -> None:
     from nbgrader.preprocessors import Execute
 
     sandboxed = _execute_class()
-    default = Autograde.class_traits()["autograde_preprocessors"].default_value
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
     c.Autograde.autograde_preprocessors = [sandboxed if p is Execute else p for p in default]
 
 
