@@ -244,6 +244,15 @@ CONFIG_PATHS = ("/home/jovyan/.jupyter /home/jovyan/.ipython /home/jovyan/.confi
 SITE = "/opt/venv/lib/python3.11/site-packages"  # its top level: .pth files run at every Python start
 
 
+def test_the_formgrader_holds_only_its_own_course(hub, course):
+    out = run(hub, FORMGRADER, """
+        import os
+        print(sorted(os.listdir("/opt/astrohub")), sorted(os.listdir("/opt/astrohub/course")))
+    """, token=course["teacher"])
+    assert "'courses'" not in out and "'course'" in out, out
+    assert "['make_data.py', 'nbgrader_config.py', 'source']" in out, out
+
+
 def test_autograding_runs_student_code_in_the_sandbox(hub, course, stack):
     """A submission that tries to read, leak and plant through the autograder gets nowhere."""
     import uuid
