@@ -25,7 +25,7 @@ $(OIDC_NODE)/node_modules/.package-lock.json: $(OIDC_NODE)/package-lock.json
 	cd $(OIDC_NODE) && npm ci --no-audit --no-fund
 
 images: host venv
-	$(PYTHON) -c "from pathlib import Path; from astrohub import images, settings; images.build(Path('.'), settings.load(secrets_dir='/nonexistent').image_tag)"
+	$(PYTHON) -c "from pathlib import Path; from astrohub import courses, images, settings; s = settings.load(secrets_dir='/nonexistent'); images.build(Path('.'), s.image_tag, courses=courses.course_ids(s))"
 
 up: setup
 	$(VENV)/bin/astrohub up --no-build

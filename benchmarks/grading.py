@@ -5,9 +5,14 @@ course's formgrader, lets N students submit through the exchange (half right,
 half wrong, as `nbgrader submit` would upload them), then times in the
 formgrader's kernel, as the teacher would run them: `nbgrader collect`,
 `nbgrader autograde`, `nbgrader generate_feedback` + `release_feedback`.
+Autograde runs student code in the formgrader's sandbox (astrohub.grading_sandbox);
+for comparison it runs once more with nbgrader's stock kernels (the teacher's own
+uid, as before the sandbox), which the course's nbgrader_config.py can ask for.
 Printed: seconds per phase and per submission. Figures only, no pass/fail.
 
-    .venv/bin/python benchmarks/grading.py [--students 4 16] [--keep]
+    .venv/bin/python benchmarks/grading.py [--students 4 16] [--keep] [--stack NAME --port PORT]
+
+The image tag is $ASTROHUB_IMAGE_TAG (default: the release).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +41,9 @@ COURSE, ASSIGNMENT = "astro101", "01-energy"
 FORMGRADER = f"services/{COURSE}"
 RIGHT = ("def lg_energy(lg_ne, lg_nmu, zenith_deg):\n"
          "    return 0.313 * lg_ne + 0.666 * lg_nmu + 1.24 / np.cos(np.radians(zenith_deg)) + 0.580 + 9")
+# nbgrader's own autograde chain: its kernels run as the teacher's uid (the comparison).
+STOCK_KERNELS = ("from nbgrader.converters import Autograde; c.Autograde.autograde_preprocessors = "
+                 "Autograde.class_traits()['autograde_preprocessors'].default()")
 COUNT = "n_above_pev = int((lg_energy(events.Ne, events.Nmu, events.Ze) > 15).sum())"
 
 
@@ -69,10 +78,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, nargs="+", default=[4, 16])
     p.add_argument("--keep", action="store_true", help="leave the bench stack running")
+    p.add_argument("--stack", default=STACK, help="the bench stack's name")
+    p.add_argument("--port", default=PORT, help="its https port (plain http: port + 80)")
     args = p.parse_args()
 
-    env = {"ASTROHUB_STACK_NAME": STACK, "ASTROHUB_HTTP_PORT": PORT, "ASTROHUB_MEM_LIMIT": "1G",
-           "ASTROHUB_COURSES": f"{COURSE}:teachers-{COURSE}"}
+    env = {"ASTROHUB_STACK_NAME": args.stack, "ASTROHUB_HTTP_PORT": args.port, "ASTROHUB_MEM_LIMIT": "1G",
+           "ASTROHUB_REDIRECT_PORT": str(int(args.port) + 80), "ASTROHUB_COURSES": f"{COURSE}:teachers-{COURSE}"}
+    if os.environ.get("ASTROHUB_IMAGE_TAG"):
+        env["ASTROHUB_IMAGE_TAG"] = os.environ["ASTROHUB_IMAGE_TAG"]
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     stack.deploy_fresh()
     hub = stack.hub_client(timeout=120)  # https through the edge, its CA trusted
@@ -88,7 +101,8 @@ def main() -> None:
             time.sleep(2)
         bodies = {True: submission(True), False: submission(False)}
         print(f"cores: 2 shared; submission: {len(bodies[True]) / 1e6:.2f} MB as uploaded")
-        print(f"{'N':>4} {'collect s':>10} {'autograde s':>12} {'feedback s':>11} {'per submission s':>17}")
+        print(f"{'N':>4} {'collect s':>10} {'autograde s':>12} {'stock s':>8} {'feedback s':>11} "
+              f"{'per submission s':>17}")
         group = f"/groups/nbgrader-{COURSE}/users"
         hub.api("POST", f"/groups/nbgrader-{COURSE}")
         previous: list[str] = []
@@ -119,6 +133,10 @@ def main() -> None:
                 list(pool.map(submit, enumerate(students)))
             collect = teacher_runs(hub, token, f"nbgrader collect {assignment}")
             autograde = teacher_runs(hub, token, f"nbgrader autograde {assignment}")
+            stock = teacher_runs(hub, token, f"cp nbgrader_config.py /tmp/course_config.py && "
+                                             f"echo {STOCK_KERNELS!r} >> nbgrader_config.py && "
+                                             f"nbgrader autograde {assignment} --force; "
+                                             f"rc=$?; cp /tmp/course_config.py nbgrader_config.py; exit $rc")
             feedback = teacher_runs(hub, token, f"nbgrader generate_feedback {assignment} && "
                                                 f"nbgrader release_feedback {assignment}")
             graded, _, _ = hub.execute(FORMGRADER, (
@@ -126,7 +144,7 @@ def main() -> None:
                 "with Gradebook('sqlite:///gradebook.db') as gb:\n"
                 f"    print(sorted(s.score for s in gb.assignment_submissions('{assignment}')))"), token=token)
             scores = json.loads(graded)
-            print(f"{n:>4} {collect:>10.1f} {autograde:>12.1f} {feedback:>11.1f} "
+            print(f"{n:>4} {collect:>10.1f} {autograde:>12.1f} {stock:>8.1f} {feedback:>11.1f} "
                   f"{(collect + autograde + feedback) / n:>17.2f}   scores: {scores.count(3.0)} x 3.0, "
                   f"{scores.count(0.0)} x 0.0 of {len(scores)}", flush=True)
     finally:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import edge, images, nodes, registry, roster, settings
+from . import courses, edge, images, nodes, registry, roster, settings
 from .deploy import DeployError, Stack, docker
 
 
@@ -38,11 +38,13 @@ def cmd_up(args) -> int:
     stack = _stack()
     stack.ensure_swarm()
     if not args.no_build:
-        images.build(stack.root, stack.settings.image_tag)
+        images.build(stack.root, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
     if stack.settings.registry:
         # Every node pulls the images from there (its own registry is deployed first);
         # the machine's registry gives the pull login that the hub and the stack use.
-        stack.settings = registry.publish(stack.root, stack.settings)
+        stack_images = tuple(n for n in images.IMAGES if n != "python")
+        stack.settings = registry.publish(stack.root, stack.settings,
+                                          stack_images + images.course_images(courses.course_ids(stack.settings)))
     stack.ensure_secrets()
     passwords = stack.write_admin_passwords() if stack.settings.authenticator == "native" else None
     stack.deploy()

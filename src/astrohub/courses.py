@@ -98,8 +98,11 @@ def stack_overlay(settings: Settings) -> dict:
     volumes = {"ngshare-data": {}}
     for course in courses:
         services[f"formgrader-{course}"] = {
-            "image": f"{settings.image_prefix}astrohub/formgrader:{tag}",
+            # Its own image: only this course's sources (astrohub.images.course_images).
+            "image": f"{settings.image_prefix}astrohub/formgrader-{course}:{tag}",
             "networks": ["users"],
+            # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
+            "cap_add": ["NET_ADMIN"],
             "volumes": [f"course-{course}:/home/jovyan"],
             "environment": {**_service_env(settings, course, FORMGRADER_PORT),
                             "ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": EXCHANGE_URL},

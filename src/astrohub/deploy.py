@@ -149,7 +149,7 @@ class Stack:
 
         self.ensure_swarm()
         self.remove()
-        images.build(self.root, self.settings.image_tag)
+        images.build(self.root, self.settings.image_tag, courses=courses.course_ids(self.settings))
         self.ensure_secrets()
         self.deploy()
         self.wait_until_ready()

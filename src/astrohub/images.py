@@ -54,14 +54,23 @@ def ensure_base(root: Path) -> None:
         subprocess.run(["sh", str(root / "images/base/make-base.sh"), BASE_IMAGE], check=True)
 
 
-def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = True) -> None:
+def course_images(courses) -> tuple[str, ...]:
+    """The formgrader image of each course (``formgrader-<course>``): only that course's sources."""
+    return tuple(f"formgrader-{course}" for course in courses)
+
+
+def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = True, courses=()) -> None:
+    """Build ``names``, then one formgrader image per course id in ``courses``."""
     ensure_base(root)
+    jobs = [(name, name, []) for name in names]
+    jobs += [(image, "formgrader", ["--build-arg", f"COURSE={course}"])
+             for image, course in zip(course_images(courses), courses)]
     client = docker_for_builds()
     env = dict(os.environ, DOCKER_BUILDKIT="1")
-    for name in names:
+    for name, folder, args in jobs:
         ref = f"astrohub/{name}:{tag}"
-        cmd = [client, "build", "--progress=plain", "-t", ref, "--build-arg", f"TAG={tag}",
-               "-f", str(root / "images" / name / "Dockerfile")]
+        cmd = [client, "build", "--progress=plain", "-t", ref, "--build-arg", f"TAG={tag}", *args,
+               "-f", str(root / "images" / folder / "Dockerfile")]
         # The CA bundle lets pip inside the build through a TLS-intercepting proxy.
         if Path(CA_BUNDLE).exists():
             cmd += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]

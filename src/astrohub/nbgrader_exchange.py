@@ -10,8 +10,10 @@ name nbgrader puts into its requests is asked from the hub too, not taken from
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import types
 import urllib.request
 
 from nbconvert.preprocessors import Preprocessor
@@ -20,9 +22,36 @@ from traitlets import Bool
 DEFAULT_URL = "http://ngshare:10101/services/ngshare"
 
 
+def api_token() -> str | None:
+    """This server's hub token: in the environment of a user's server; read from its
+    secret file in a formgrader, which keeps it out of the environment its kernels inherit."""
+    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    if token:
+        return token
+    path = os.environ.get("JUPYTERHUB_API_TOKEN_FILE")
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _give_ngshare_the_token(token: str) -> None:
+    """ngshare_exchange takes the token from ``os.environ``: show it one with the token,
+    without putting the token into the process's real environment."""
+    from ngshare_exchange import course_management, exchange
+
+    view = types.SimpleNamespace(**vars(os))
+    view.environ = collections.ChainMap({"JUPYTERHUB_API_TOKEN": token}, os.environ)
+    for module in (exchange, course_management):
+        module.os = view
+
+
 def hub_identity(timeout: float = 10) -> str | None:
     """The hub's name for this server's token (a user, or a formgrader service)."""
-    api, token = os.environ.get("JUPYTERHUB_API_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+    api, token = os.environ.get("JUPYTERHUB_API_URL"), api_token()
     if not (api and token):
         return None
     req = urllib.request.Request(api.rstrip("/") + "/user", headers={"Authorization": f"token {token}"})
@@ -66,6 +95,9 @@ def configure(c, url: str | None = None) -> None:
     from ngshare_exchange.exchange import Exchange
 
     configureExchange(c, url or os.environ.get("ASTROHUB_EXCHANGE_URL", DEFAULT_URL))
+    token = api_token()
+    if token and "JUPYTERHUB_API_TOKEN" not in os.environ:
+        _give_ngshare_the_token(token)
     if name:
         Exchange.username = name
     # Hidden tests stay out of the feedback a student gets back.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from astrohub import images, settings
+from astrohub import courses, images, settings
 from astrohub.deploy import Stack, docker
 from astrohub.hubapi import HubClient
 
@@ -76,7 +76,7 @@ def stack(tmp_path_factory, request) -> Stack:
     stack = Stack(ROOT, settings.load(E2E_ENV, secrets_dir="/nonexistent"))
     stack.ensure_swarm()
     wipe(stack)
-    images.build(ROOT, stack.settings.image_tag)
+    images.build(ROOT, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
     stack.ensure_secrets()
     stack.deploy()
     stack.wait_until_ready()

@@ -19,6 +19,8 @@ from astrohub.hubapi import HubError
 
 COURSE, OTHER = "astro101", "astro201"
 TEACHER, RIGHT, WRONG, OUTSIDER = "tina", "sam", "sue", "otto"
+# A student whose answer cell attacks the autograder (test_autograding_runs_student_code_in_the_sandbox).
+MALLORY = "mallory"
 ASSIGNMENT = "01-energy"
 FORMGRADER = f"services/{COURSE}"
 EXCHANGE = "/services/ngshare"
@@ -75,9 +77,9 @@ def answer(hub, student, answers):
 
 @pytest.fixture(scope="module")
 def course(hub):
-    for user in (TEACHER, RIGHT, WRONG, OUTSIDER):
+    for user in (TEACHER, RIGHT, WRONG, OUTSIDER, MALLORY):
         hub.create_user(user)
-    members = {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, RIGHT, WRONG],
+    members = {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, RIGHT, WRONG, MALLORY],
                f"nbgrader-{OTHER}": [OUTSIDER]}
     for group, users in members.items():
         r = hub.api("POST", f"/groups/{group}")
@@ -85,7 +87,7 @@ def course(hub):
         r = hub.api("POST", f"/groups/{group}/users", json={"users": users})
         assert r.status_code == 200, r.text
     # Servers start after the groups: their tokens get the exchange scope from the course roles.
-    for user in (RIGHT, WRONG, OUTSIDER):
+    for user in (RIGHT, WRONG, OUTSIDER, MALLORY):
         hub.start(user)
         # A home kept from an earlier run (the e2e wipe can miss volumes still in use) starts empty of the course.
         hub.execute(user, f"import shutil; shutil.rmtree('{ASSIGNMENT}', ignore_errors=True)")
@@ -187,6 +189,133 @@ def test_students_fetch_their_feedback_with_the_right_score_and_no_hidden_tests(
     assert f"Score: {score}" in html, html[:500]
     # Neither the hidden lines nor a failed hidden assertion's traceback reach the student.
     assert "BEGIN HIDDEN TESTS" not in html and "_ref" not in html
+
+
+# -- autograding: student code in the sandbox --------------------------------------
+
+# The answer cell of a student who attacks the autograder: everything it reads is
+# printed into its own feedback, every write planted where a later process loads it.
+# What succeeds prints LEAK-...; the feedback shows this source too, so the strings the test
+# looks for (LEAK-, gradebook.db, PLANTED-<nonce>) are put together at run time, never written out.
+ATTACK = """
+import os, socket, sqlite3, urllib.error, urllib.request
+NONCE = {nonce!r}
+def probe(label, fn):
+    try:
+        print("LE" + "AK-" + label, repr(fn())[:3000])
+    except urllib.error.HTTPError as e:
+        print("LE" + "AK-" + label + "-REACHED", e.code)
+    except Exception as e:
+        print("refused", label, type(e).__name__)
+print("ENVIRONMENT", dict(os.environ))
+probe("HOME", lambda: os.listdir("/home/jovyan"))
+GRADEBOOK = "/home/jovyan/gradebook" + ".db"
+probe("GRADEBOOK", lambda: open(GRADEBOOK, "rb").read(200))
+probe("SOURCE", lambda: open("/home/jovyan/source/{assignment}/energy.ipynb").read())
+probe("TEMPLATES", lambda: os.listdir("/opt/astrohub/course"))
+probe("SECRET", lambda: open("/run/secrets/service_token").read())
+probe("PID1-ENV", lambda: open("/proc/1/environ").read())
+probe("SERVER-ENV", lambda: [open(f"/proc/{{p}}/environ").read() for p in os.listdir("/proc")
+                             if p.isdigit() and os.stat(f"/proc/{{p}}").st_uid != os.getuid()])
+tokens = [v for k, v in os.environ.items() if "TOKEN" in k] + ["no-token"]
+for base in ("http://ngshare:10101", "http://{exchange_ip}:10101"):
+    for t in tokens:
+        probe("EXCHANGE", lambda: urllib.request.urlopen(urllib.request.Request(
+            base + "/services/ngshare/submissions/{course}/{assignment}?probe=" + NONCE,
+            headers={{"Authorization": "token " + t}}), timeout=5).read())
+probe("FORMGRADER-SERVER", lambda: urllib.request.urlopen("http://127.0.0.1:8888/services/{course}/api/status", timeout=5).read())
+probe("HUB", lambda: socket.create_connection(("{hub_ip}", 8081), timeout=5))
+def gradebook_write():
+    db = sqlite3.connect(GRADEBOOK)
+    db.execute("UPDATE submitted_assignment SET timestamp = NULL")
+    db.commit()
+probe("GRADEBOOK-WRITE", gradebook_write)
+plant = "PLANT" + "ED-" + NONCE
+for path in ["/home/jovyan/.jupyter/jupyter_server_config.py", "/home/jovyan/.jupyter/nbgrader_config.py",
+             "/home/jovyan/nbgrader_config.py", "/home/jovyan/.ipython/profile_default/startup/00-x.py",
+             "/etc/jupyter/jupyter_server_config.py", "/opt/venv/etc/jupyter/nbgrader_config.py",
+             "/opt/venv/lib/python3.11/site-packages/x.pth", "/tmp/jupyter_server_config.py",
+             "/var/tmp/x.py", "/dev/shm/x.py", "/run/lock/x.py"]:
+    probe("WROTE " + path, lambda: open(path, "a").write("# " + plant + chr(10)))
+"""
+# Where a later process (the formgrader's server, nbgrader, IPython, Python) loads config from.
+CONFIG_PATHS = ("/home/jovyan/.jupyter /home/jovyan/.ipython /home/jovyan/.config /home/jovyan/nbgrader_config.py "
+                "/etc/jupyter /opt/venv/etc/jupyter /usr/local/etc/jupyter /tmp /var/tmp /dev/shm /run/lock")
+SITE = "/opt/venv/lib/python3.11/site-packages"  # its top level: .pth files run at every Python start
+
+
+def test_the_formgrader_holds_only_its_own_course(hub, course):
+    out = run(hub, FORMGRADER, """
+        import os
+        print(sorted(os.listdir("/opt/astrohub")), sorted(os.listdir("/opt/astrohub/course")))
+    """, token=course["teacher"])
+    assert "'courses'" not in out and "'course'" in out, out
+    assert "['make_data.py', 'nbgrader_config.py', 'source']" in out, out
+
+
+def test_autograding_runs_student_code_in_the_sandbox(hub, course, stack):
+    """A submission that tries to read, leak and plant through the autograder gets nowhere."""
+    import uuid
+
+    from astrohub.deploy import docker
+
+    t = course["teacher"]
+    nonce = uuid.uuid4().hex
+    teacher_view = f"""
+        import json, os, socket, subprocess
+        from nbgrader.api import Gradebook
+        with Gradebook("sqlite:///gradebook.db") as gb:
+            scores = {{s.student_id: s.score for s in gb.assignment_submissions("{ASSIGNMENT}")}}
+            students = sorted(s.id for s in gb.students)
+        files = subprocess.run("(find {CONFIG_PATHS} -xdev; find {SITE} -maxdepth 1) 2>/dev/null | sort", shell=True,
+                               capture_output=True, text=True).stdout.split()
+        print(json.dumps({{"scores": scores, "students": students, "files": files,
+                          "token": open(os.environ["JUPYTERHUB_API_TOKEN_FILE"]).read().strip(),
+                          "exchange": socket.gethostbyname("ngshare"), "hub": socket.gethostbyname("hub")}}))
+    """
+    before = json.loads(run(hub, FORMGRADER, teacher_view, token=t).strip().splitlines()[-1])
+    attack = RIGHT_ANSWERS["lg-energy"] + "\n" + ATTACK.format(
+        nonce=nonce, course=COURSE, assignment=ASSIGNMENT, exchange_ip=before["exchange"], hub_ip=before["hub"])
+    ok(nbgrader(hub, MALLORY, f"fetch_assignment {ASSIGNMENT} --course {COURSE}"))
+    answer(hub, MALLORY, {**RIGHT_ANSWERS, "lg-energy": attack})
+    ok(nbgrader(hub, MALLORY, f"submit {ASSIGNMENT} --course {COURSE}"))
+
+    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT} --student {MALLORY}", token=t))
+    t0 = time.monotonic()
+    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT} --student {MALLORY} --force", token=t))
+    print(f"\nautograde of one notebook in the sandbox: {time.monotonic() - t0:.1f} s")
+    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT} --student {MALLORY} --force", token=t))
+    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT} --student {MALLORY}", token=t))
+    ok(nbgrader(hub, MALLORY, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
+    html = feedback_html(hub, MALLORY)
+    after = json.loads(run(hub, FORMGRADER, teacher_view, token=t).strip().splitlines()[-1])
+
+    # The attack ran (its refusals are in the feedback) ...
+    assert "refused HOME PermissionError" in html and "ENVIRONMENT" in html, html[-3000:]
+    # ... and nothing it tried got through: no token, no listing or file of the course, no exchange.
+    assert before["token"] not in html and "JUPYTERHUB_API_TOKEN" not in html
+    assert "LEAK-" not in html, html[html.find("LEAK-") - 200:html.find("LEAK-") + 500]
+    assert "BEGIN HIDDEN TESTS" not in html and "_got - _ref" not in html and "gradebook.db" not in html
+    # The exchange saw no request from it; a request with a probe does show in its log.
+    control = f"control-{nonce}"
+    requests.get(f"{stack.local_url}{EXCHANGE}/courses?probe={control}", timeout=30)
+    logs = ""
+    for _ in range(20):
+        r = docker("service", "logs", "--raw", f"{stack.name}_ngshare", check=False)
+        logs = r.stdout + r.stderr
+        if control in logs:
+            break
+        time.sleep(1)
+    assert control in logs, "the exchange's log shows no requests: this check would prove nothing"
+    assert f"probe={nonce}" not in logs
+    # The gradebook changed only by the attacker's score (3 autograded points, computed by the grader).
+    assert set(after["students"]) == set(before["students"]) | {MALLORY}
+    assert after["scores"] == {**before["scores"], MALLORY: 3.0}
+    # No file appeared where a later process loads configuration, and the plant is nowhere.
+    assert after["files"] == before["files"], sorted(set(after["files"]) ^ set(before["files"]))
+    planted = run(hub, FORMGRADER, f"sh('grep -rl PLANTED-{nonce} /home/jovyan /etc /opt/venv/etc {SITE}/*.pth "
+                                   f"/tmp /var/tmp /dev/shm /run/lock 2>/dev/null; true')", token=t)
+    assert planted.strip() == "rc=0", planted
 
 
 # -- refusals ------------------------------------------------------------------
@@ -312,7 +441,7 @@ def test_enrolment_follows_the_course_group(hub, course, stack):
 
 
 def test_teardown_servers(hub, course):
-    for user in (RIGHT, WRONG, OUTSIDER):
+    for user in (RIGHT, WRONG, OUTSIDER, MALLORY):
         try:
             hub.stop(user)
         except HubError:

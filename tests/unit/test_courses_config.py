@@ -80,6 +80,11 @@ def test_the_overlay_runs_the_exchange_and_one_formgrader_per_course_on_their_vo
     assert svc["ngshare"]["environment"]["EXCHANGE_MAX_UPLOAD_MB"] == "5.0"
     fg = svc["formgrader-astro101"]
     assert fg["volumes"] == ["course-astro101:/home/jovyan"]
+    # Each formgrader runs its own course's image (no other course's sources in it) and
+    # may set the autograding sandbox's firewall at start.
+    assert fg["image"] == "astrohub/formgrader-astro101:0.1.0"
+    assert svc["formgrader-astro201"]["image"] == "astrohub/formgrader-astro201:0.1.0"
+    assert fg["cap_add"] == ["NET_ADMIN"]
     assert fg["environment"]["JUPYTERHUB_SERVICE_PREFIX"] == "/services/astro101/"
     assert json.loads(fg["environment"]["JUPYTERHUB_OAUTH_ACCESS_SCOPES"]) == ["access:services!service=astro101"]
     assert overlay["secrets"]["astro101_token"] == {"external": True, "name": "s1_service_astro101_token"}

@@ -28,7 +28,7 @@ def test_with_a_registry_every_image_is_named_after_it():
     assert apply(s, Config()).AstroSwarmSpawner.image == s.image
     overlay = courses.stack_overlay(s)["services"]
     assert overlay["ngshare"]["image"] == "127.0.0.1:5000/astrohub/ngshare:0.1.0"
-    assert overlay["formgrader-astro101"]["image"] == "127.0.0.1:5000/astrohub/formgrader:0.1.0"
+    assert overlay["formgrader-astro101"]["image"] == "127.0.0.1:5000/astrohub/formgrader-astro101:0.1.0"
     # Course volumes are local to a node: the services stay on the manager.
     assert overlay["ngshare"]["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
 
