@@ -135,6 +135,7 @@ class Stack:
             ASTROHUB_PUBLIC_URL=self.settings.public_url,
             ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
             ASTROHUB_DASHBOARDS_MEM_LIMIT=self.settings.dashboards_mem_limit,
+            ASTROHUB_EGRESS_REPLICAS="1" if self.settings.user_internet else "0",
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )
