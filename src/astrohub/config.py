@@ -332,24 +332,12 @@ def _apply_edge(settings: Settings, c: Config) -> None:
     c.JupyterHub.tornado_settings = tornado
 
 
-def admin_role_without_server_access() -> dict:
-    """JupyterHub's admin role minus ``access:servers``: admins manage servers, never open them."""
-    from jupyterhub.roles import get_default_roles
-
-    admin = next(r for r in get_default_roles() if r["name"] == "admin")
-    return {"name": "admin", "description": admin["description"] + ", but open no user's server",
-            "scopes": [s for s in admin["scopes"] if s != "access:servers"]}
-
-
 def _apply_isolation(settings: Settings, c: Config) -> None:
     """What keeps one user's server from the hub, the machine and the others.
 
-    A user server is code its user controls, served in the hub's origin: admins do
-    not open it unless ``admin_server_access``; it leaves its internal network only
-    through the egress proxy (``user_internet``); it has a pids limit and a home limit
-    (the image checks the home: astrohub.homequota)."""
-    if not settings.admin_server_access:
-        c.JupyterHub.load_roles = [*c.JupyterHub.get("load_roles", []), admin_role_without_server_access()]
+    A user server leaves its internal network only through the egress proxy
+    (``user_internet``); it has a pids limit and a home limit (the image checks the
+    home: astrohub.homequota). Admins not opening it: astrohub.adminrole."""
     if settings.spawner == "stock":
         return
     env = {}
