@@ -13,11 +13,12 @@ admin page, services. ``admin_server_access`` (a setting) leaves the role as it 
 
 from __future__ import annotations
 
-REMOVED = "access:servers"
+# ``shares`` holds ``access:servers`` as a subscope: both go.
+REMOVED = {"access:servers", "shares"}
 
 
 def restrict_admin_role() -> None:
-    """Drop ``access:servers`` from JupyterHub's admin role in this process (the hub's)."""
+    """Drop ``access:servers`` (and ``shares``) from JupyterHub's admin role in this process (the hub's)."""
     from jupyterhub import roles
 
     if getattr(roles.get_default_roles, "astrohub_restricted", False):
@@ -28,7 +29,7 @@ def restrict_admin_role() -> None:
         default = original()
         for role in default:
             if role["name"] == "admin":
-                role["scopes"] = [s for s in role["scopes"] if s != REMOVED]
+                role["scopes"] = [s for s in role["scopes"] if s not in REMOVED]
                 role["description"] += "; opens no user's server"
         return default
 
