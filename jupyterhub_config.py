@@ -1,6 +1,9 @@
 # The hub's configuration: everything comes from the settings (environment
 # variables and docker secrets, see docs/configuration.md); the logic lives in
 # astrohub.config.apply, which the tests call on a bare Config.
-from astrohub import config, settings
+from astrohub import adminrole, config, settings
 
-config.apply(settings.load(), c)  # noqa: F821 (c is provided by JupyterHub)
+hub_settings = settings.load()
+if not hub_settings.admin_server_access:
+    adminrole.restrict_admin_role()  # JupyterHub's own admin role, narrowed in this process
+config.apply(hub_settings, c)  # noqa: F821 (c is provided by JupyterHub)

@@ -24,6 +24,12 @@ PROXY_API_PORT = 8001
 SINGLEUSER_PORT = 8888
 # The hub's limit on a start including its wait in line (seconds): a day.
 LINE_BACKSTOP = 24 * 3600
+# What user servers reach (swarm/stack.yml, network `users`): the hub's API, the
+# proxy's public port and the egress proxy; the services only through the proxy.
+PROXY_PUBLIC_URL = "http://proxy:8000"
+EGRESS_PROXY_URL = "http://egress:3128"
+# Names a server calls without the egress proxy (they are on its own network).
+NO_PROXY = "hub,proxy,localhost,127.0.0.1,::1"
 
 # The ops service: what the `astrohub` command and the tests act as. It manages
 # users and servers but holds no admin role. Not `admin:users`: that includes
@@ -52,6 +58,8 @@ def stack_names(settings: Settings) -> dict[str, str]:
         "user_network": f"{stack}_users",
         "hub_host": "hub",
         "proxy_host": "proxy",
+        # The proxy's alias on the backend network, where its API listens.
+        "proxy_api_host": "proxy-api",
         "user_service_prefix": f"{stack}-user",
         "home_volume": settings.home_volume.replace("{stack}", stack),
     }
@@ -70,6 +78,7 @@ def apply(settings: Settings, c: Config) -> Config:
     _apply_courses(settings, c)
     _apply_nodes(settings, c)
     _apply_edge(settings, c)
+    _apply_isolation(settings, c)
     return c
 
 
@@ -89,7 +98,7 @@ def _apply_hub(settings: Settings, c: Config, names: dict[str, str]) -> None:
         c.CryptKeeper.keys = [bytes.fromhex(settings.crypt_key)]
     # The proxy is its own Swarm service (Debian's node configurable-http-proxy).
     c.ConfigurableHTTPProxy.should_start = False
-    c.ConfigurableHTTPProxy.api_url = f"http://{names['proxy_host']}:{PROXY_API_PORT}"
+    c.ConfigurableHTTPProxy.api_url = f"http://{names['proxy_api_host']}:{PROXY_API_PORT}"
     if settings.proxy_token:
         c.ConfigurableHTTPProxy.auth_token = settings.proxy_token
 
@@ -258,7 +267,8 @@ def _apply_courses(settings: Settings, c: Config) -> None:
     spawner = c.AstroSwarmSpawner
     current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
     spawner.server_token_scopes = list(dict.fromkeys([*current, exchange_scope]))
-    spawner.environment = {**spawner.get("environment", {}), "ASTROHUB_EXCHANGE_URL": courses.EXCHANGE_URL}
+    # Through the proxy's public route: user servers cannot reach the exchange's own port.
+    spawner.environment = {**spawner.get("environment", {}), "ASTROHUB_EXCHANGE_URL": PROXY_PUBLIC_URL + courses.EXCHANGE_PATH}
 
 
 def _apply_datacentre(settings: Settings, c: Config) -> None:
@@ -278,8 +288,9 @@ def _apply_datacentre(settings: Settings, c: Config) -> None:
     spawner = c.SwarmSpawner if settings.spawner == "stock" else c.AstroSwarmSpawner
     current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
     spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
-    # Notebooks reach the service directly on the user network (no proxy hop).
-    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{DATACENTRE_URL}{DATACENTRE_PREFIX}"}
+    # Notebooks reach the service through the proxy's public route: the service's
+    # own port is on the backend network, out of user servers' reach.
+    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{PROXY_PUBLIC_URL}{DATACENTRE_PREFIX}"}
 
 
 def _apply_dashboards(settings: Settings, c: Config) -> None:
@@ -344,3 +355,25 @@ def _apply_edge(settings: Settings, c: Config) -> None:
     tornado = dict(c.JupyterHub.get("tornado_settings", {}))
     tornado["xsrf_cookie_kwargs"] = {**tornado.get("xsrf_cookie_kwargs", {}), "secure": True}
     c.JupyterHub.tornado_settings = tornado
+
+
+def _apply_isolation(settings: Settings, c: Config) -> None:
+    """What keeps one user's server from the hub, the machine and the others.
+
+    A user server leaves its internal network only through the egress proxy
+    (``user_internet``); it has a pids limit and a home limit (the image checks the
+    home: astrohub.homequota). Admins not opening it: astrohub.adminrole."""
+    if settings.spawner == "stock":
+        return
+    env = {}
+    if settings.user_internet:
+        for var in ("http_proxy", "https_proxy"):
+            env[var] = env[var.upper()] = EGRESS_PROXY_URL
+        env["no_proxy"] = env["NO_PROXY"] = NO_PROXY
+    from .homequota import ENV, size_bytes
+
+    if size_bytes(settings.home_limit):
+        env[ENV] = str(size_bytes(settings.home_limit))
+    spawner = c.AstroSwarmSpawner
+    spawner.environment = {**spawner.get("environment", {}), **env}
+    spawner.pids_limit = settings.pids_limit

@@ -27,7 +27,9 @@ from .settings import Settings
 EXCHANGE = "ngshare"
 EXCHANGE_PORT = 10101
 FORMGRADER_PORT = 8888
-EXCHANGE_URL = f"http://{EXCHANGE}:{EXCHANGE_PORT}/services/{EXCHANGE}"
+# The exchange's route on the proxy; the URL is what services on the backend network call.
+EXCHANGE_PATH = f"/services/{EXCHANGE}"
+EXCHANGE_URL = f"http://{EXCHANGE}:{EXCHANGE_PORT}{EXCHANGE_PATH}"
 HUB_API = "http://hub:8081/hub/api"
 # Hub names the course ids may not take: they are services already.
 RESERVED = {EXCHANGE, "ops", "datacentre", "dashboards"}
@@ -85,7 +87,7 @@ def stack_overlay(settings: Settings) -> dict:
     services = {
         EXCHANGE: {
             "image": f"{settings.image_prefix}astrohub/ngshare:{tag}",
-            "networks": ["users"],
+            "networks": ["backend"],
             "volumes": ["ngshare-data:/srv/ngshare"],
             "environment": {**_service_env(settings, EXCHANGE, EXCHANGE_PORT),
                             "EXCHANGE_COURSES": ",".join(courses),
@@ -100,7 +102,7 @@ def stack_overlay(settings: Settings) -> dict:
         services[f"formgrader-{course}"] = {
             # Its own image: only this course's sources (astrohub.images.course_images).
             "image": f"{settings.image_prefix}astrohub/formgrader-{course}:{tag}",
-            "networks": ["users"],
+            "networks": ["backend"],
             # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
             "cap_add": ["NET_ADMIN"],
             "volumes": [f"course-{course}:/home/jovyan"],

@@ -154,7 +154,19 @@ class Stack:
         self.deploy()
         self.wait_until_ready()
 
+    def check_user_network(self) -> None:
+        """Docker keeps an existing network as it is: an older, non-internal `users`
+        network would leave user servers a way to this machine and out."""
+        name = f"{self.name}_users"
+        found = docker("network", "inspect", name, "--format", "{{.Internal}}", check=False)
+        if found.returncode == 0 and found.stdout.strip() != "true":
+            raise DeployError(
+                f"the network {name} comes from a release where user servers could reach this machine "
+                "and the internet directly; run `make down` (stops the servers, keeps homes and data) "
+                "and `make up` again to make it anew as an internal network")
+
     def deploy(self) -> None:
+        self.check_user_network()
         env_file = self.write_env_file()
         config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]
         env = dict(
@@ -171,6 +183,7 @@ class Stack:
             ASTROHUB_DASHBOARDS_KERNELS_PER_CLIENT=str(self.settings.dashboards_kernels_per_client),
             ASTROHUB_DASHBOARDS_KERNELS_PER_ADDRESS=str(self.settings.dashboards_kernels_per_address),
             ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
+            ASTROHUB_EGRESS_REPLICAS="1" if self.settings.user_internet else "0",
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )

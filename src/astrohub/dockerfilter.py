@@ -16,14 +16,19 @@ dockerspawner's ``SwarmSpawner`` with ``cmd`` set; docker-py asks ``/version`` f
 - ``GET /_ping``, ``GET /version``;
 - services: list, inspect, create (checked, below), remove;
 - tasks and nodes: list, inspect;
-- networks and volumes: list, inspect (read only).
+- networks and volumes: list, inspect (read only);
+- secrets: list (Docker never returns a secret's value), create and remove only
+  under ``--service-prefix`` (the per-start secrets of a user's server, e.g. the
+  provider token: astrohub.spawner ``secret_files``).
 
 A service is created only if its spec gives no way to the host: no bind mounts,
 no volume whose driver options make it a bind of a host path, no added
 capabilities, sysctls, unconfined seccomp or AppArmor, no plugin runtime, no
-host network, and its name starts with ``--service-prefix`` (the stack's user
-servers) when one is given. Everything else (containers, exec, images, secrets,
-configs, swarm, plugins, system, events, logs, service updates) is refused.
+host network, and its name and the names of the secrets it mounts start with
+``--service-prefix`` (the stack's user servers) when one is given: the stack's own
+secrets (the edge's TLS key, the registry's push login) stay out of user servers.
+Everything else (containers, exec, images, configs, swarm, plugins, system, events,
+logs, service updates) is refused.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ ALLOWED = [
         ("GET", "/nodes"), ("GET", f"/nodes/{_ID}"),
         ("GET", "/networks"), ("GET", f"/networks/{_ID}"),
         ("GET", "/volumes"), ("GET", f"/volumes/{_ID}"),
+        ("GET", "/secrets"), ("POST", "/secrets/create"), ("DELETE", f"/secrets/{_ID}"),
     ]
 ]
 # Local-driver volume types that mount no host path (a `none` type with `o=bind`
@@ -103,6 +109,9 @@ def check_service_spec(spec: dict, service_prefix: str = "") -> None:
     for key in ("Seccomp", "AppArmor"):
         if str((privileges.get(key) or {}).get("Mode", "")).lower() == "unconfined":
             raise Refused(f"{key} unconfined")
+    for ref in container.get("Secrets") or []:
+        if service_prefix and not str(ref.get("SecretName", "")).startswith(service_prefix):
+            raise Refused(f"secret {ref.get('SecretName')!r} is not one of the user servers' own")
     for network in [*(task.get("Networks") or []), *(spec.get("Networks") or [])]:
         if network.get("Target") in ("host", "ingress"):
             raise Refused(f"network {network['Target']!r}")
@@ -122,6 +131,10 @@ class Filter:
                 raise Refused("request body too large")
             if bare == "/services/create":
                 check_service_spec(json.loads(body or b"{}"), self.service_prefix)
+            elif bare == "/secrets/create":
+                self.check_secret_name(json.loads(body or b"{}").get("Name", ""))
+            elif request.method == "DELETE" and bare.startswith("/secrets/"):
+                self.check_secret_name(await self.secret_name(bare.rsplit("/", 1)[1]))
             elif body:
                 raise Refused(f"{request.method} {bare} with a body")
         except Refused as e:
@@ -129,10 +142,8 @@ class Filter:
             return web.json_response({"message": f"refused by the astrohub docker filter: {e}"}, status=403)
         except ValueError:
             return web.json_response({"message": "refused by the astrohub docker filter: body is not JSON"}, status=400)
-        if self.session is None:
-            self.session = ClientSession(connector=UnixConnector(path=self.socket_path))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
-        async with self.session.request(request.method, f"http://docker{request.path_qs}", headers=headers,
+        async with self._session().request(request.method, f"http://docker{request.path_qs}", headers=headers,
                                         data=body or None, allow_redirects=False) as upstream:
             response = web.StreamResponse(status=upstream.status, headers={
                 k: v for k, v in upstream.headers.items() if k.lower() not in _HOP})
@@ -141,6 +152,22 @@ class Filter:
                 await response.write(chunk)
             await response.write_eof()
             return response
+
+    def check_secret_name(self, name: str) -> None:
+        if self.service_prefix and not str(name).startswith(self.service_prefix):
+            raise Refused(f"secret {name!r} is not one of the user servers' own")
+
+    async def secret_name(self, secret_id: str) -> str:
+        """The name of a secret, asked of the daemon (a removal names only the id)."""
+        async with self._session().get(f"http://docker/secrets/{secret_id}") as r:
+            if r.status != 200:
+                raise Refused(f"secret {secret_id} not found")
+            return (await r.json())["Spec"]["Name"]
+
+    def _session(self) -> ClientSession:
+        if self.session is None:
+            self.session = ClientSession(connector=UnixConnector(path=self.socket_path))
+        return self.session
 
     async def close(self, _app=None) -> None:
         if self.session is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 BASE_IMAGE = "debian:bookworm-slim"
 # name -> Dockerfile folder; in build order.
-IMAGES = ("python", "hub", "proxy", "edge", "singleuser", "datacentre", "dashboards", "ngshare", "formgrader")
+IMAGES = ("python", "hub", "proxy", "edge", "egress", "singleuser", "datacentre", "dashboards", "ngshare", "formgrader")
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 

@@ -254,6 +254,11 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("route_check_interval", _int_at_least(5), 30, "Seconds between the hub's checks of the proxy's routes: after a proxy restart, routes are back within this time.", section="operations"),
     Setting("spawner", _str, "astrohub", "Spawner of user servers: `astrohub` (this project's) or `stock` (dockerspawner's SwarmSpawner, no home volume; for benchmarks only).", choices=("astrohub", "stock"), section="servers"),
     Setting("docker_threads", _int_at_least(1), 16, "Docker API calls the hub makes at once (stock dockerspawner: 1, which serialises every user's start).", section="servers"),
+    # -- isolation of user servers (astrohub.config._apply_isolation, issue 19 items 4, 5, 8)
+    Setting("pids_limit", _int_at_least(0), 512, "Processes and threads one user server may have at once (Swarm's pids limit: a fork bomb stops there). A kernel with numerical libraries holds 20-60 threads. 0: no limit.", section="servers"),
+    Setting("home_limit", _memory, "5G", "Size limit of a user's home. Docker's local volume driver cannot enforce one on this file system, so the server does: a single file larger than this fails with 'File too large', and saves and uploads in JupyterLab are refused with a message while the home is over it (writes from a kernel or terminal that grow many files are not stopped). 0: no limit.", section="servers"),
+    Setting("user_internet", _bool, True, "User servers reach web sites (http and https: PyPI, the real KCDC) through the stack's egress proxy, never this machine's or private addresses. False: no way out of their internal network at all.", section="servers"),
+    Setting("admin_server_access", _bool, False, "Hub admins may open users' servers. A server runs code its user controls (their files, extensions, a process they restarted) in the hub's origin, so an admin who opens a student's server hands it the admin's session: off unless the admins need it and trust every user.", section="servers"),
     # -- secrets the stack generates at first start
     Setting("cookie_secret", _str, None, "Hub cookie secret (hex). Generated at first start as a docker secret.", secret=True, section="secrets"),
     Setting("proxy_token", _str, None, "Token between hub and proxy. Generated at first start as a docker secret.", secret=True, section="secrets"),
@@ -294,6 +299,8 @@ OTHER_VARIABLES = {
     "ASTROHUB_REGISTRY_PASSWORD_SECRET": "swarm/stack.yml: the docker secret with the registry's pull password (named after its content), set by `astrohub up`",
     "ASTROHUB_EXCHANGE_URL": "user servers: the nbgrader exchange, set by the spawner",
     "ASTROHUB_COURSE": "formgrader containers: their course",
+    "ASTROHUB_HOME_LIMIT_BYTES": "user servers: the home's size limit in bytes (`home_limit`), set by the spawner",
+    "ASTROHUB_EGRESS_REPLICAS": "swarm/stack.yml: 1 or 0 egress proxies (`user_internet`), set by `astrohub up`",
     "ASTROHUB_E2E_STACK": "tests: stack name of the end-to-end tests (default astrohub-e2e)",
     "ASTROHUB_E2E_PORT": "tests: port of the end-to-end stack (default 18000)",
     "ASTROHUB_E2E_KEEP": "tests: keep the end-to-end stack afterwards, to look at it",

@@ -61,6 +61,7 @@ class AstroSwarmSpawner(SwarmSpawner):
     group_nodes = Dict(config=True, help=f"Hub group -> node: the group's servers run on the node labelled {NODE_LABEL}=<node>.")
     pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
     registry_auth = Dict(config=True, help="Registry login (username, password, serveraddress) that the node pulls a user's image with: sent with each service the spawner creates (X-Registry-Auth).")
+    pids_limit = Integer(0, config=True, help="Processes and threads a server may have at once (0: no limit).")
     # Hostname of the node where the home volume was made; kept in the spawner's state.
     home_node = Unicode("")
     # {file name: content} given to this start only as docker secrets (/run/secrets/<name>,
@@ -213,6 +214,13 @@ class AstroSwarmSpawner(SwarmSpawner):
                 return
             except Exception:  # refused or timed out: not listening yet
                 await asyncio.sleep(self.task_poll_interval)
+
+    def docker(self, method, *args, **kwargs):
+        if method == "create_service" and self.pids_limit:
+            # docker-py's Resources has no pids field; the Engine has (API 1.41, Docker 20.10).
+            task = kwargs["task_template"]
+            task.setdefault("Resources", {}).setdefault("Limits", {})["Pids"] = self.pids_limit
+        return super().docker(method, *args, **kwargs)
 
     @property
     def executor(self):

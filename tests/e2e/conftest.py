@@ -35,6 +35,8 @@ E2E_ENV = {
     "ASTROHUB_REDIRECT_PORT": str(int(E2E_PORT) + 80),
     # Small servers: the e2e suite runs on 2 cores.
     "ASTROHUB_MEM_LIMIT": "1G",
+    # A small home limit: tests/e2e/test_isolation.py fills it (allocated, not written).
+    "ASTROHUB_HOME_LIMIT": "1G",
     # Two courses (tests/e2e/test_courses*.py): the exchange and one formgrader each.
     "ASTROHUB_COURSES": "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201:students-astro201",
     # Two e2e runs on one machine build and run their own image tags, not each other's.

@@ -18,7 +18,7 @@ import docker
 import pytest
 import requests
 from docker.errors import APIError
-from docker.types import DriverConfig, EndpointSpec, Mount, TaskTemplate, ContainerSpec
+from docker.types import ContainerSpec, DriverConfig, EndpointSpec, Mount, SecretReference, TaskTemplate
 
 from tests.support.net import free_port
 
@@ -66,7 +66,6 @@ def refused(call) -> str:
 
 @pytest.mark.parametrize("method,path", [
     ("POST", "/v1.41/containers/create"),
-    ("GET", "/secrets"),
     ("GET", "/configs"),
     ("POST", "/swarm/leave"),
     ("GET", "/swarm"),
@@ -100,8 +99,19 @@ def test_exec_in_a_running_container_is_refused(client):
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
-def test_secrets_and_swarm_leave_are_refused(client):
-    refused(lambda: client.secrets())
+def test_other_secrets_and_swarm_leave_are_refused(client):
+    # A secret of the stack's own: neither removed nor mounted into a new server.
+    stack_secret = f"dockerfilter-other-{secrets.token_hex(4)}"
+    sid = subprocess.run(["docker", "secret", "create", stack_secret, "-"], input="tls key", text=True,
+                         capture_output=True, check=True).stdout.strip()
+    try:
+        refused(lambda: client.remove_secret(sid))
+        refused(lambda: client.create_secret(stack_secret + "-copy", b"x"))
+        ref = SecretReference(sid, stack_secret)
+        assert "not one of the user servers' own" in refused(
+            lambda: _service(client, f"{PREFIX}{secrets.token_hex(4)}", secrets=[ref]))
+    finally:
+        subprocess.run(["docker", "secret", "rm", stack_secret], capture_output=True)
     refused(lambda: client.leave_swarm(force=False))
     refused(lambda: client.inspect_swarm())
 
@@ -145,6 +155,10 @@ def test_the_spawners_calls_pass(client):
         node = client.inspect_node(tasks[0]["NodeID"])
         assert node["ID"] in {n["ID"] for n in client.nodes()}
         assert any(n["Name"] == "bridge" for n in client.networks())
+        # The per-start secrets of a user's server: made, listed, removed.
+        made = client.create_secret(f"{name}-token", b"provider token", labels={"astrohub.user-service": name})
+        assert any(s["ID"] == made["ID"] for s in client.secrets(filters={"label": f"astrohub.user-service={name}"}))
+        client.remove_secret(made["ID"])
     finally:
         client.remove_service(service["ID"])
         deadline = time.monotonic() + 60

@@ -33,7 +33,7 @@ def test_hub_restart_keeps_servers_and_uses_the_external_proxy():
     c = configured()
     assert c.JupyterHub.cleanup_servers is False
     assert c.ConfigurableHTTPProxy.should_start is False
-    assert c.ConfigurableHTTPProxy.api_url == "http://proxy:8001"
+    assert c.ConfigurableHTTPProxy.api_url == "http://proxy-api:8001"
 
 
 def test_secrets_reach_the_hub(tmp_path):
@@ -75,7 +75,8 @@ def test_notebooks_may_use_the_data_service_as_their_user():
     (user_role,) = [r for r in c.JupyterHub.load_roles if r["name"] == "user"]
     assert access in user_role["scopes"] and "self" in user_role["scopes"]
     assert access in c.AstroSwarmSpawner.server_token_scopes
-    assert c.AstroSwarmSpawner.environment["KCDC_URL"] == "http://datacentre:10101/services/datacentre/"
+    # Through the proxy's public route: the service's own port is out of user servers' reach.
+    assert c.AstroSwarmSpawner.environment["KCDC_URL"] == "http://proxy:8000/services/datacentre/"
     assert "datacentre" in [s["name"] for s in c.JupyterHub.services]
 
 

@@ -59,7 +59,7 @@ def test_roles_follow_the_course_groups():
 def test_server_tokens_may_reach_the_exchange_and_keep_the_default_scopes():
     s = configured(courses=COURSES).AstroSwarmSpawner
     assert {"users:activity!user", "access:servers!server", "access:services!service=ngshare"} <= set(s.server_token_scopes)
-    assert s.environment["ASTROHUB_EXCHANGE_URL"] == "http://ngshare:10101/services/ngshare"
+    assert s.environment["ASTROHUB_EXCHANGE_URL"] == "http://proxy:8000/services/ngshare"
 
 
 def test_a_course_may_not_take_a_service_name():
