@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
@@ -360,16 +359,7 @@ class Request:
         gives the 2-D (events x stations) array."""
         from . import formats
 
-        path = self.download()
-        if self.format == "ascii":
-            folder = path.with_suffix("")
-            if not folder.exists():
-                with zipfile.ZipFile(path) as z:
-                    z.extractall(folder)
-            inner = [p for p in folder.iterdir() if p.is_dir()]
-            df = formats.read_ascii(inner[0] if inner else folder)
-        else:
-            df = formats.read(self.format, path)
+        df = formats.read_delivery(self.download())
         if columns is not None:
             df = df[list(columns)]
         return df
