@@ -18,7 +18,6 @@ import os
 import shutil
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,12 +36,13 @@ class Cancelled(Exception):
 
 
 def result_name(job: db.Job) -> str:
+    """KCDC's file names (issue 20, README): request.zip for ASCII, events.h5 / events.root;
+    the same pattern for this hub's parquet and csv. Each result has its own folder."""
     from kcdc.formats import FORMATS
 
-    base = f"{job.datashop}-{job.id[:12]}"
     if job.format == "ascii":
-        return base + "-ascii.zip"
-    return base + FORMATS[job.format].suffix
+        return "request.zip"
+    return "events" + FORMATS[job.format].suffix
 
 
 def count_rows(shop: DataShop, sel: Selection) -> int:
@@ -57,12 +57,13 @@ def count_rows(shop: DataShop, sel: Selection) -> int:
         con.close()
 
 
-def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps: int = 4):
+def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps: int = 4, expressions=None):
     """Run one selection with DuckDB over Parquet files; returns a pyarrow Table.
 
     The files are read in at most ``steps`` groups (one parameterised query per group:
     fewer queries scan faster, several give progress and points to cancel);
-    ``on_part(i, n_groups, rows_so_far)`` is called after each group."""
+    ``on_part(i, n_groups, rows_so_far)`` is called after each group; ``expressions`` maps a
+    column to the SQL that yields it (derived columns; default: the quoted stored column)."""
     import duckdb
     import pyarrow as pa
 
@@ -70,7 +71,7 @@ def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps:
     n = max(1, min(len(files), steps))
     groups = [files[len(files) * i // n: len(files) * (i + 1) // n] for i in range(n)]
     where, params = where_clause(cuts)
-    cols = ", ".join(quote(c) for c in columns)
+    cols = ", ".join((expressions or {}).get(c) or quote(c) for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?){where}"
     con = duckdb.connect(config={"threads": threads})
     tables, rows = [], 0
@@ -112,15 +113,12 @@ def write_result(fmt: str, table, target: Path, metadata: dict) -> int:
     """Write an Arrow table as ``fmt`` at ``target`` (ASCII: a .zip of the folder). Returns bytes."""
     from kcdc.formats import FORMATS
 
+    from kcdc.formats import write_request_zip
+
     f = FORMATS[fmt]
     scalars, arrays = _arrow_to_columns(table)
     if fmt == "ascii":
-        folder = target.with_suffix("")
-        f.writer(scalars, folder, metadata=metadata)
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            for p in sorted(folder.iterdir()):
-                z.write(p, arcname=f"{folder.name}/{p.name}")
-        shutil.rmtree(folder)
+        write_request_zip(scalars, target, metadata=metadata)
     elif f.arrays:
         f.writer(scalars, target, metadata=metadata, arrays=arrays)
     else:
@@ -311,7 +309,10 @@ class Worker:
             self._progress(job.id, 0.9 * (i + 1) / n)
 
         cuts = [(c["column"], c["op"], c["value"]) for c in spec["cuts"]]
-        table = select_table(shop.files, spec["columns"], cuts, on_part=step)
+        from .shops import select_expression
+
+        exprs = {c: select_expression(c, shop.columns[c]) for c in spec["columns"] if c in shop.columns}
+        table = select_table(shop.files, spec["columns"], cuts, on_part=step, expressions=exprs)
         rows = table.num_rows
         metadata = self._metadata(job, shop, spec, rows)
         size = write_result(job.format, table, target, metadata)

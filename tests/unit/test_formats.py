@@ -26,7 +26,7 @@ def _scalars(rng, n=N, truth=False):
         "T": rng.normal(10, 5, n).astype(np.float32),
         "P": rng.normal(1005, 5, n).astype(np.float32),
         "Gt": (1e9 + np.arange(n) * 7).astype(np.int64),
-        "Mt": rng.integers(0, 10**6, n).astype(np.int32),
+        "Mt": rng.integers(0, 10**9, n).astype(np.int32),
         "R": np.full(n, 4711, dtype=np.int32),
         "Ev": np.arange(n, dtype=np.int64),
     }
