@@ -75,11 +75,21 @@ def normalise_cuts(cuts: Any) -> list[dict]:
 
 
 class Client:
-    """A connection to the datacentre (or any KCDC-API server)."""
+    """A connection to the datacentre (or any KCDC-API server), or, with ``portal=True`` (or
+    ``KCDC_PORTAL_URL`` set and no ``KCDC_URL``), to the KCDC web portal itself
+    (:class:`kcdc.portal.PortalClient`: the same calls and exceptions)."""
+
+    def __new__(cls, *args: Any, portal: bool | None = None, **kw: Any):
+        if cls is Client and (portal or (portal is None and not args and not kw.get("url")
+                                         and not os.environ.get("KCDC_URL") and os.environ.get("KCDC_PORTAL_URL"))):
+            from .portal import PortalClient
+
+            return super().__new__(PortalClient)
+        return super().__new__(cls)
 
     def __init__(self, url: str | None = None, token: str | None = None, *,
                  cache_dir: str | os.PathLike | bool | None = None, progress: bool = True,
-                 timeout: float = 60.0, poll_interval: float = 1.0) -> None:
+                 timeout: float = 60.0, poll_interval: float = 1.0, portal: bool | None = None) -> None:
         self.url = url if url else default_url()
         if not self.url.endswith("/"):
             self.url += "/"
@@ -166,6 +176,13 @@ class Client:
             raise ServiceUnavailable(f"the data service at {self.url} did not answer JSON (HTTP {r.status_code}): "
                                      "check KCDC_URL", status=r.status_code) from None
 
+    # ------------------------------------------------------------ what Request needs
+    def _model(self, request_id) -> dict:
+        return self._json("GET", f"api/requests/{request_id}")
+
+    def _file_response(self, request_id, headers: dict):
+        return self._http("GET", f"api/requests/{request_id}/file", stream=True, headers=headers)
+
     # ------------------------------------------------------------ API
     def info(self) -> dict:
         """Who the service thinks you are, formats, states and your limits."""
@@ -230,7 +247,7 @@ class Request:
                 f"{int((self.progress or 0) * 100)}%{extra}>")
 
     def refresh(self) -> "Request":
-        self._update(self.client._json("GET", f"api/requests/{self.id}"))
+        self._update(self.client._model(self.id))
         return self
 
     def _check(self) -> None:
@@ -327,7 +344,7 @@ class Request:
         part = target.with_name(target.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        r = self.client._http("GET", f"api/requests/{self.id}/file", stream=True, headers=headers)
+        r = self.client._file_response(self.id, headers)
         if r.status_code != 206:
             have = 0
         total = have + int(r.headers.get("Content-Length") or 0)

@@ -401,7 +401,8 @@ def read_hdf5_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
-def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None,
+              mapping: tuple[list[str], np.ndarray] | None = None) -> pd.DataFrame:
     """Read an ``events.h5`` file into a DataFrame (per-station columns hold 1-D arrays)."""
     import h5py
 
@@ -418,20 +419,24 @@ def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None) -> pd.D
     with h5py.File(path, "r") as f:
         groups = [k for k in f.keys() if isinstance(f[k], h5py.Group)]
         if groups:
-            # A file with one group per component (/array/E, /grande/Xc): KCDC's HDF5
-            # internals are not published, so this variant is read too; a name in two
-            # groups gets the component as prefix, as in the ASCII tables.
-            names = [(g, n) for g in groups for n in f[g].keys() if isinstance(f[g][n], h5py.Dataset)]
-            count: dict[str, int] = {}
-            for _, n in names:
-                count[canonical(n)] = count.get(canonical(n), 0) + 1
-            order = []
-            for g, n in names:
-                col = f"{g}_{n}" if count[canonical(n)] > 1 else n
-                if columns is None or col in columns:
-                    load(col, f[g][n])
-                    order.append(col)
-            return _frame(scalars, arr2, order)
+            # One group per component (/array/E, /grande/Xc): KCDC's HDF5 internals are not
+            # published, so this variant is read too, joined like the ASCII tables (through
+            # the row_mapping.txt that came with it, or row by row when the groups align).
+            parts = {}
+            for g in groups:
+                scalars, arr2 = {}, {}
+                names = [n for n in f[g].keys() if isinstance(f[g][n], h5py.Dataset)]
+                for n in names:
+                    load(n, f[g][n])
+                parts[g] = _frame(scalars, arr2, names)
+            lengths = {len(t) for t in parts.values()}
+            if mapping is None:
+                if len(lengths) > 1:
+                    raise ValueError(f"{path}: its component groups have different lengths {sorted(lengths)}: read "
+                                     "it together with its row_mapping.txt (kcdc.read on the request.zip or folder)")
+                mapping = (list(parts), np.tile(np.arange(lengths.pop() if lengths else 0)[:, None], len(parts)))
+            df = _join(parts, *mapping)
+            return df[[c for c in df.columns if columns is None or c in columns]]
         order = json.loads(f.attrs["columns"]) if "columns" in f.attrs else sorted(f.keys())
         order = [c for c in order if c in f and (columns is None or c in columns)]
         for name in order:
@@ -624,9 +629,8 @@ def _info_columns(directory: Path) -> dict[str, str]:
     return out
 
 
-def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
-    """Read a KCDC ASCII delivery folder (see :func:`read_delivery` for what is accepted)."""
-    directory = Path(directory)
+def _read_mapping(directory: Path) -> tuple[list[str], np.ndarray]:
+    """row_mapping.txt: the table names, and per event its row in each table (-1: none)."""
     mapping_file = directory / "row_mapping.txt"
     if not mapping_file.exists():
         raise FileNotFoundError(f"{mapping_file} not found: not a KCDC ASCII directory")
@@ -638,37 +642,49 @@ def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
     if idx.shape[1] != len(tables):
         raise ValueError(f"{mapping_file}: the first line names {len(tables)} tables but the rows have "
                          f"{idx.shape[1]} values: the file is damaged (download the request again)")
-    dtypes = _info_columns(directory)
-    parts: dict[str, pd.DataFrame] = {}
+    return tables, idx
+
+
+def _join(parts: Mapping[str, pd.DataFrame], tables: list[str], idx: np.ndarray) -> pd.DataFrame:
+    """One row per event from per-component tables. A component without a table (KCDC lists
+    every component in row_mapping.txt but ships only those the request selected from)
+    adds nothing; -1 gives missing values; a name in two components (Xc, Yc, Ze, Az, Nmu,
+    Age of array and grande) gets the component as prefix: array_Xc, grande_Xc."""
+    aligned: dict[str, pd.DataFrame] = {}
     for j, comp in enumerate(tables):
-        f = directory / f"{comp}.txt"
-        if not f.exists():
-            # KCDC lists every component in row_mapping.txt, but ships a table only for the
-            # components the request selected quantities from: no table, no columns.
+        if comp not in parts:
             continue
-        t = _read_table(f)
-        t.columns = [canonical(c) for c in t.columns]
-        for c in t.columns:
-            if dtypes.get(c) not in (None, "string") and len(t):
-                t[c] = t[c].astype(dtypes[c])
+        t = parts[comp]
+        t = t.rename(columns={c: canonical(c) for c in t.columns})
         rows = idx[:, j]
-        if (rows < 0).any():  # -1: the event has no row in this table -> missing values
-            t = t.reindex(pd.Index(rows))
-        else:
-            t = t.iloc[rows]
-        parts[comp] = t.reset_index(drop=True)
-    # a name in two tables (Xc, Yc, Ze, Az, Nmu, Age of array and grande) gets the
-    # component as prefix: array_Xc, grande_Xc; a name in one table keeps its name
+        t = t.reindex(pd.Index(rows)) if (rows < 0).any() else t.iloc[rows]
+        aligned[comp] = t.reset_index(drop=True)
     seen: dict[str, int] = {}
-    for t in parts.values():
+    for t in aligned.values():
         for c in t.columns:
             seen[c] = seen.get(c, 0) + 1
-    frames = []
-    for comp, t in parts.items():
-        frames.append(t.rename(columns={c: f"{comp}_{c}" for c in t.columns if seen[c] > 1}))
+    frames = [t.rename(columns={c: f"{comp}_{c}" for c in t.columns if seen[c] > 1}) for comp, t in aligned.items()]
     if not frames:
         return pd.DataFrame(index=pd.RangeIndex(len(idx)))
     return pd.concat(frames, axis=1)
+
+
+def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
+    """Read a KCDC ASCII delivery folder (see :func:`read_delivery` for what is accepted)."""
+    directory = Path(directory)
+    tables, idx = _read_mapping(directory)
+    dtypes = _info_columns(directory)
+    parts: dict[str, pd.DataFrame] = {}
+    for comp in tables:
+        f = directory / f"{comp}.txt"
+        if not f.exists():
+            continue
+        t = _read_table(f)
+        for c in t.columns:
+            if dtypes.get(c) not in (None, "string") and len(t):
+                t[c] = t[c].astype(dtypes[c])
+        parts[comp] = t
+    return _join(parts, tables, idx)
 
 
 # --------------------------------------------------------------------------- ROOT
@@ -969,12 +985,15 @@ def _first_line(p: Path) -> str | None:
 
 def _read_folder(d: Path, shown: Path | None = None) -> pd.DataFrame:
     shown = shown or d
-    if (d / "row_mapping.txt").exists():
-        return _finish(read_ascii(d))
     files = [x for x in d.iterdir() if not x.name.startswith(".")]
     data = [x for x in files if x.suffix in (".h5", ".hdf5", ".root") or x.name.endswith(".parquet")]
     if len(data) == 1 and not data[0].name.startswith("part-"):
+        # an HDF5/ROOT request.zip also carries row_mapping.txt and Info.txt: the events file is the data
+        if data[0].suffix in (".h5", ".hdf5") and (d / "row_mapping.txt").exists():
+            return _finish(read_hdf5(data[0], mapping=_read_mapping(d)))
         return read_delivery(data[0])
+    if (d / "row_mapping.txt").exists():
+        return _finish(read_ascii(d))
     if any(x.name.startswith("part-") and x.suffix == ".parquet" for x in files):
         return _finish(read_parquet(d))
     subdirs = [x for x in files if x.is_dir()]
