@@ -241,7 +241,8 @@ class PortalClient(Client):
         cols = self._shop_columns(datashop_id)
         return {"id": datashop_id, "title": f"KCDC DataShop ({datashop_id})", "simulated": False,
                 "columns": {n: {"name": n, "unit": u, "component": c, "kcdc_name": q,
-                                "kind": "string" if q.lower() == "datetime" else "float",
+                                # DateTime cannot be sent as a range: "text" is not cuttable anywhere
+                                "kind": "text" if q.lower() == "datetime" else "float",
                                 "cuttable": q.lower() != "datetime"}
                             for n, (c, q, u) in cols.items()}}
 
