@@ -176,6 +176,10 @@ class PortalClient(Client):
         if xhr:
             h["X-Requested-With"] = "XMLHttpRequest"
         if method == "POST":
+            if not self.session.cookies.get("csrftoken"):
+                # a handed-over session comes without Django's CSRF cookie: the DataShop's own
+                # page (a form) sets one
+                self._http("GET", "datashop/", relogin=relogin)
             h["X-CSRFToken"] = self.session.cookies.get("csrftoken", "")
             h["Referer"] = self.url + "datashop/"
         try:

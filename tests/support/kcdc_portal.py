@@ -290,6 +290,14 @@ class DescrHandler(XHRHandler):
 
 
 class SubmitHandler(_Base):
+    def get(self, prefix: str) -> None:
+        """The DataShop page (a form): like Django, it sets the CSRF cookie if there is none."""
+        if self.user() is None:
+            return self.login_redirect()
+        if not self.get_cookie("csrftoken"):
+            self.set_cookie("csrftoken", secrets.token_hex(16), samesite="Lax")
+        self.finish("<html><body><form id='datashop'></form></body></html>")
+
     def post(self, prefix: str) -> None:
         if self.user() is None:
             return self.login_redirect()
