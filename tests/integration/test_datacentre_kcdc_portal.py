@@ -18,13 +18,27 @@ from tests.support.kcdc_portal import KCDCPortal
 OPERATOR_PASSWORD = "operator-secret-7f3a"
 
 
+def _local_copy(portal, folder):
+    """The portal's events with an array row as a local data shop of the hub (Parquet)."""
+    import json
+
+    ev = portal.portal.events
+    arr = ev.components["array"]
+    has = arr.notna().all(axis=1)
+    frame = pd.concat([ev.general[has].drop(columns=["Datetime"]), arr[has]], axis=1).reset_index(drop=True)
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "part-00000.parquet", index=False)
+    (folder / "datashop.json").write_text(json.dumps({"id": "kascade-local", "title": "copy of the portal's events",
+                                                      "experiment": "KASCADE", "simulated": False}))
+
+
 @pytest.fixture(scope="module")
 def fwd(tmp_path_factory):
     base = tmp_path_factory.mktemp("kcdc-forward")
     portal = KCDCPortal(users={"operator": OPERATOR_PASSWORD}, steps=(1.0, 1.0)).start()
     secret = base / "kcdc_upstream_password"
     secret.write_text(OPERATOR_PASSWORD + "\n")
-    (base / "shops").mkdir()
+    _local_copy(portal, base / "shops" / "kascade-local")
     dc = DatacentreProcess(base / "dc", name="datacentre-kcdc", data_root=base / "shops", env={
         "DATACENTRE_UPSTREAM_URL": portal.url, "DATACENTRE_UPSTREAM_KIND": "portal",
         "DATACENTRE_UPSTREAM_USERNAME": "operator", "DATACENTRE_UPSTREAM_PASSWORD_FILE": str(secret),
@@ -91,3 +105,20 @@ def test_per_user_limits_apply_to_forwarded_shops(fwd):
     data = requests.get(dc.url + f"api/requests/{rid}/file", headers=h).content
     got = pd.read_parquet(io.BytesIO(data))
     assert (got["E"] > 16.9).all() and len(got) == int((portal.portal.events.components["array"]["E"] > 16.9).sum())
+
+
+def test_the_hubs_delivery_reads_as_the_portals(fwd, tmp_path):
+    """A notebook cell: kcdc.read on the hub's request.zip gives the frame kcdc.read gives on
+    KCDC's request.zip for the same selection."""
+    portal, dc, tokens = fwd
+    cols = ["DateTime", "Gt", "Mt", "Ev", "E", "Ne", "Age"]
+    hub = kcdc.Client(url=dc.url, token=tokens["student"], cache_dir=tmp_path / "a", progress=False,
+                      poll_interval=0.2, portal=False)
+    mine = hub.request("kascade-local", cols, cuts=[("E", ">=", 16.0)], format="ascii").wait()
+    theirs = kcdc.Client(portal=True, url=portal.url, username="operator", password=OPERATOR_PASSWORD,
+                         cache_dir=tmp_path / "b", progress=False, poll_interval=0.2)
+    kreq = theirs.request("kascade", ["E", "Ne", "array_Age"], cuts=[("E", ">=", 16.0)], format="ascii").wait()
+    a = kcdc.read(mine.download()).sort_values("Ev").reset_index(drop=True)
+    b = kcdc.read(kreq.download())[cols].sort_values("Ev").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[cols], b, check_dtype=False)
+    assert a["Ne"].isna().any()  # -1 became missing on both sides
