@@ -109,15 +109,20 @@ class Client:
         return f"<kcdc.Client {self.url}>"
 
     # ------------------------------------------------------------ HTTP
+    @staticmethod
+    def _new_session():
+        import requests
+
+        s = requests.Session()
+        s.headers["User-Agent"] = "kcdc-client/1.0"
+        return s
+
     @property
     def session(self):
         if self._session is None:
-            import requests
-
-            s = requests.Session()
+            s = self._new_session()
             if self.token:
                 s.headers["Authorization"] = f"token {self.token}"
-            s.headers["User-Agent"] = "kcdc-client/1.0"
             self._session = s
         return self._session
 

@@ -122,13 +122,9 @@ class PortalClient(Client):
     @property
     def session(self):
         if self._session is None:
-            import requests
-
-            s = requests.Session()
-            s.headers["User-Agent"] = "kcdc-client/1.0"
-            self._session = s
+            self._session = self._new_session()
             if self._handed_session:
-                s.cookies.set("sessionid", self._handed_session)
+                self._session.cookies.set("sessionid", self._handed_session)
             else:
                 self.login()
         return self._session
@@ -141,8 +137,7 @@ class PortalClient(Client):
             raise AuthenticationError("no KCDC username: pass kcdc.Client(portal=True, username=...) or set "
                                       "KCDC_USERNAME")
         if self._session is None:
-            self._session = requests.Session()
-            self._session.headers["User-Agent"] = "kcdc-client/1.0"
+            self._session = self._new_session()
         s = self._session
         login_url = self.url + "accounts/login/"
         try:

@@ -3,8 +3,6 @@ tests/support/kcdc_portal.py); the portal's session, never the password, reaches
 server, whose kcdc.Client reaches the portal as that user without a second login."""
 from __future__ import annotations
 
-import os
-import re
 import secrets
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ import requests
 import kcdc
 from tests.support.hub import HubProcess, wait_until
 from tests.support.kcdc_portal import KCDCPortal
+from tests.support.oidc.loginhub import astrohub_login_config
 
 PASSWORD = "Ada's KCDC password 42"
 
@@ -27,15 +26,7 @@ def env(tmp_path_factory):
     hub = HubProcess(base / "hub", services=[{"name": "ops", "api_token": secrets.token_hex(32)}], env={
         "ASTROHUB_AUTHENTICATOR": "kcdc-password", "ASTROHUB_KCDC_PORTAL_URL": portal.url,
         "ASTROHUB_CRYPT_KEY": crypt_key, "ASTROHUB_TOKEN_REFRESH_AGE": "1"})
-    hub.extra_config += [
-        "from astrohub import config as astro_config, settings as astro_settings",
-        "import os",
-        "_known = {s.env for s in astro_settings.SCHEMA}",
-        "_env = {k: v for k, v in os.environ.items() if k in _known}",
-        "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
-        f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
-        "c.Spawner.args = ['--allow-root']",  # the tests run as root; real servers are containers
-    ]
+    hub.extra_config += astrohub_login_config(crypt_key)
     hub.start()
     try:
         yield hub, portal

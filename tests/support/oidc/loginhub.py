@@ -50,6 +50,22 @@ class Env:
         return self.hub.api("GET", f"users/{user}").json()
 
 
+def astrohub_login_config(crypt_key: str) -> list[str]:
+    """Hub config lines: astrohub's own _apply_login from the ASTROHUB_* settings in the hub's
+    environment (as in production), auth state encrypted with ``crypt_key``."""
+    return [
+        "from astrohub import config as astro_config, settings as astro_settings",
+        # only the hub's settings: a test run may have other ASTROHUB_* variables (e2e)
+        "import os",
+        "_known = {s.env for s in astro_settings.SCHEMA}",
+        "_env = {k: v for k, v in os.environ.items() if k in _known}",
+        "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
+        f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
+        # the tests run as root; the real servers are containers (jovyan)
+        "c.Spawner.args = ['--allow-root']",
+    ]
+
+
 @contextmanager
 def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
     """Start both providers and the hub; yield an Env."""
@@ -73,17 +89,7 @@ def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS):
             **providers["kcdc"].settings_env("kcdc"),
             **providers["gradlci"].settings_env("gradlci"),
         })
-        hub.extra_config += [
-            "from astrohub import config as astro_config, settings as astro_settings",
-            # only the hub's settings: a test run may have other ASTROHUB_* variables (e2e)
-            "import os",
-            "_known = {s.env for s in astro_settings.SCHEMA}",
-            "_env = {k: v for k, v in os.environ.items() if k in _known}",
-            "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
-            f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
-            # the tests run as root; the real servers are containers (jovyan)
-            "c.Spawner.args = ['--allow-root']",
-        ]
+        hub.extra_config += astrohub_login_config(crypt_key)
         hub.start()
         e = Env(hub, providers)
         e.secrets_seen.update(PASSWORDS.values())
