@@ -48,7 +48,7 @@ def make_big_shop(root: Path, shop_id: str, n: int, rows_per_part: int) -> Path:
         m = min(rows_per_part, n - start)
         cols = {k: rng.uniform(lo, hi, m) for k, (lo, hi) in COLUMNS.items()}
         cols["Gt"] = rng.integers(800_000_000, 1_200_000_000, m)
-        cols["Mt"] = rng.integers(0, 1_000_000, m).astype("int32")
+        cols["Mt"] = rng.integers(0, 1_000_000_000, m).astype("int32")
         cols["R"] = rng.integers(1, 9000, m).astype("int32")
         cols["Ev"] = np.arange(start, start + m, dtype="int64")
         pq.write_table(pa.table(cols), folder / f"part-{part:05d}.parquet", compression="zstd")
