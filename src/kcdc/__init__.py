@@ -10,6 +10,11 @@
     >>> df = req.to_pandas()                         # downloads (once; cached) and reads
     >>> df = kcdc.read("request.zip")                # any file KCDC delivers
 
+The KCDC portal itself (its own accounts, no tokens): ``kcdc.Client(portal=True)`` with
+``KCDC_PORTAL_URL``, ``KCDC_USERNAME`` and the password from ``KCDC_PASSWORD``, the file
+``KCDC_PASSWORD_FILE`` or a prompt (or the session the hub hands over after a KCDC-password
+login, ``KCDC_SESSION``); the same calls and exceptions (:mod:`kcdc.portal`).
+
 Errors are subclasses of :class:`kcdc.KCDCError` (``RequestFailed``, ``RequestExpired``,
 ``NotYourRequest``, ``LimitExceeded``, ``ServiceUnavailable``, ``InvalidRequest``,
 ``AuthenticationError``); each message says what to do.

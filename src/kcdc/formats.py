@@ -9,20 +9,21 @@ Every writer accepts either such a DataFrame or a plain mapping
 
 Layouts (what is confirmed from public sources and what is our choice)
 ----------------------------------------------------------------------
-* ASCII -- confirmed from the KCDC documentation (kcdc.iap.kit.edu
-  "Data Format" page and FAQ) and from descriptions of real downloads: one
-  whitespace-separated text table per detector component (``general.txt`` with
-  T, P, Gt, Mt, R, Ev; ``array.txt`` with the KASCADE array quantities E, Xc,
-  Yc, Ze, Az, Ne, Nmu, Age; KCDC also has ``grande.txt``, ``calorimeter.txt``,
-  ...) and ``row_mapping.txt``, whose first line names the tables and whose
-  following lines give, for each event (row of ``general``), the row index in
-  each table. KCDC ships ASCII only for non-array quantities (FAQ: arrays would
-  blow the files up ~500x); :func:`write_ascii` therefore refuses array
-  columns. Our choices, not confirmed: lines starting with ``#`` are comments
-  (we put the units there), the first non-comment line is the column-name
-  header, a missing row is ``-1`` in ``row_mapping.txt``, truth columns of
-  simulated sets go into ``simulation.txt``, and an ``info.txt`` carries the
-  data-set metadata (KCDC ships an ``Info.txt`` with the applied cuts).
+* ASCII (``request.zip``) -- from the KCDC documentation ("Data Format" page, FAQ),
+  issue 20 and an observed delivery (omegaflow/omegaflow src/archivar/kcdc.rs): one
+  table per detector component (``general.txt`` with T, P, Gt, Mt, R, Ev, DateTime,
+  UUID; ``array.txt`` with E, Xc, Yc, Ze, Az, Ne, Nmu, Age; ``grande.txt`` with Xc,
+  Yc, Ze, Az, Nch, Nmu, Age; ``calorimeter.txt``, ``lopes.txt``): a header line of
+  names, then tab-separated rows; ``row_mapping.txt`` (tab-separated) names the
+  tables on its first line, then gives per event its row in each table, ``-1`` where
+  it has none; ``Info.txt`` is text with the cuts. KCDC ships ASCII only for
+  non-array quantities (FAQ: arrays would blow the files up ~500x), so
+  :func:`write_ascii` refuses array columns. Our additions: truth columns of
+  simulated sets in ``simulation.txt``, this project's estimates that KCDC does not
+  have (Grande's E) in ``analysis.txt``, and a ``[columns]`` section at the end of
+  Info.txt with units and dtypes. The older single-table export (one upper-case
+  header line) is read by :func:`read_single_table`; :func:`read_delivery`
+  (``kcdc.read``) opens every layout here.
 * HDF5 (``events.h5``) -- KCDC offers HDF5 "with structures for arrays"; the
   exact internal tree of a KCDC file could not be confirmed from public
   sources. Our layout: one 1-D dataset per quantity at the file root, named as
@@ -30,6 +31,8 @@ Layouts (what is confirmed from public sources and what is our choice)
   ``(n_events, 252)``; each dataset carries ``unit``, ``description`` and
   ``component`` attributes; data-set metadata are root attributes (nested
   values JSON-encoded). gzip level 1 + shuffle: readable by any HDF5 tool.
+  Read too: one group per component (``/array/E``, ``/grande/Xc``), joined
+  through the ``row_mapping.txt`` that comes with it in the request.zip.
 * ROOT -- one TTree ``events`` (branch per quantity, per-station quantities as
   fixed-size array branches ``[252]``), written with uproot. String columns
   become int32 category codes and the categories are stored as a JSON
