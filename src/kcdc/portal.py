@@ -54,9 +54,33 @@ SHOPS = {"kascade": ""}
 FORMATS = ("ascii", "hdf5", "root")
 DEFAULT_PASSWORD_FILE = "/run/secrets/kcdc_password"
 
+def _pairs(env: str, default: dict[str, str]) -> dict[str, str]:
+    """``word=value,word=value`` from the environment variable ``env``, over ``default``: a
+    deployment sets KCDC_PORTAL_SHOPS (data shop id=URL prefix) or KCDC_PORTAL_STATES (review
+    word=state) where the live portal differs from what is written down here."""
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return dict(default)
+    out = dict(default)
+    for item in raw.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidRequest(f"{env}={raw!r}: write it as key=value pairs separated by commas")
+        out[key.strip().lower() if env.endswith("STATES") else key.strip()] = value.strip()
+    return out
+
+
 _ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S | re.I)
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
+
+
+def _states() -> dict[str, str]:
+    return _pairs("KCDC_PORTAL_STATES", STATES)
+
+
+def _shops() -> dict[str, str]:
+    return _pairs("KCDC_PORTAL_SHOPS", SHOPS)
 
 
 def parse_review(page: str) -> dict[int, dict]:
@@ -67,7 +91,7 @@ def parse_review(page: str) -> dict[int, dict]:
         cells = [html.unescape(_TAG.sub("", c)).strip() for c in _CELL.findall(row)]
         if not cells or not cells[0].isdigit():
             continue
-        states = [i for i, c in enumerate(cells) if c.lower() in STATES]
+        states = [i for i, c in enumerate(cells) if c.lower() in _states()]
         if not states:
             continue
         i = states[0]
@@ -206,22 +230,23 @@ class PortalClient(Client):
     # ------------------------------------------------------------ data shops
     def info(self) -> dict:
         return {"service": "KCDC portal", "url": self.url, "you": {"name": self.username, "kind": "user"},
-                "formats": list(FORMATS), "states": sorted(set(STATES.values()))}
+                "formats": list(FORMATS), "states": sorted(set(_states().values()))}
 
     def datashops(self) -> list[dict]:
-        return [{"id": k, "title": f"KCDC DataShop ({k})", "upstream": True, "simulated": False} for k in SHOPS]
+        return [{"id": k, "title": f"KCDC DataShop ({k})", "upstream": True, "simulated": False} for k in _shops()]
 
     def _shop_columns(self, datashop: str) -> dict[str, tuple[str, str, str]]:
         """name -> (component, KCDC's spelling, unit); names in two components get a prefix."""
         from .formats import canonical
 
-        if datashop not in SHOPS:
+        shops = _shops()
+        if datashop not in shops:
             raise InvalidRequest(f"there is no data shop {datashop!r} at the KCDC portal: use one of "
-                                 f"{', '.join(SHOPS)}")
+                                 f"{', '.join(shops)}")
         if datashop not in self._columns:
             found: list[tuple[str, str, str]] = []
             for comp in COMPONENTS:
-                r = self._http("GET", f"datashop/quants/?det_prefix={SHOPS[datashop]}&det_name={comp}", xhr=True)
+                r = self._http("GET", f"datashop/quants/?det_prefix={shops[datashop]}&det_name={comp}", xhr=True)
                 if r.status_code != 200:
                     continue  # the portal has no such component
                 try:
@@ -288,7 +313,7 @@ class PortalClient(Client):
         lock = self._submit_locks.setdefault(f"{self.url} {self.username}", threading.Lock())
         with lock:  # the portal does not answer the new id: it is the one the review page gained
             before = set(self._review())
-            r = self._http("POST", f"datashop/{SHOPS[datashop]}", data={"out_format": format,
+            r = self._http("POST", f"datashop/{_shops()[datashop]}", data={"out_format": format,
                                                                          "data": json.dumps(sel)})
             if r.status_code != 200:
                 raise InvalidRequest(f"the KCDC portal refused the request (HTTP {r.status_code}): "
@@ -319,7 +344,7 @@ class PortalClient(Client):
         if row is None:
             raise NotYourRequest(f"there is no request {rid} among yours on the KCDC portal (deleted after about two "
                                  "weeks, or another account's). List yours with client.list()")
-        state = STATES.get(row["state"].lower(), "Failed")
+        state = _states().get(row["state"].lower(), "Failed")
         spec = self._specs.get(rid, {})
         key = hashlib.sha256(f"{self.url} {self.username} {rid}".encode()).hexdigest()
         return {"id": rid, "datashop": spec.get("datashop"), "columns": spec.get("columns"),

@@ -155,3 +155,14 @@ def test_review_page_parsing():
     page = ("<table><tr><th>Id</th><th>Status</th></tr><tr><td>12</td><td>x</td><td><b>Done</b></td></tr>"
             "<tr><td>13</td><td>Error</td><td>bad &amp; wrong</td></tr><tr><td>no</td><td>Done</td></tr></table>")
     assert parse_review(page) == {12: {"state": "Done", "reason": ""}, 13: {"state": "Error", "reason": "bad & wrong"}}
+
+
+def test_state_words_and_shops_can_be_set_by_a_deployment(monkeypatch):
+    monkeypatch.setenv("KCDC_PORTAL_STATES", "Fertig=Finished")
+    assert parse_review("<tr><td>7</td><td>Fertig</td></tr>") == {7: {"state": "Fertig", "reason": ""}}
+    monkeypatch.setenv("KCDC_PORTAL_SHOPS", "kascade=,combined=combined/")
+    c = kcdc.Client(portal=True, url="http://127.0.0.1:9/", username="x", cache_dir=False)
+    assert [s["id"] for s in c.datashops()] == ["kascade", "combined"]
+    monkeypatch.setenv("KCDC_PORTAL_SHOPS", "nonsense")
+    with pytest.raises(kcdc.InvalidRequest, match="key=value"):
+        c.datashops()
