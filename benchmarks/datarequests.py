@@ -4,7 +4,8 @@
    N-row Parquet data shop (default 10^7 rows, KASCADE columns), against a plain pandas
    filter of the same files (read the needed columns, boolean mask); and the ratio.
 2. Latency of a small request, submit -> Finished -> file downloaded, over real HTTP
-   through a real JupyterHub proxy with a real hub token.
+   through a real JupyterHub proxy with a real hub token; and one request on the N-row set,
+   submit -> file ready, against pandas reading, filtering and writing the same files (ratio).
 3. 30 concurrent identical requests (30 users) and 30 concurrent different requests
    (30 users) on the N-row set: wall time until all files are downloaded, per-request
    p50/p95, and the number of jobs actually run.
@@ -48,7 +49,7 @@ def make_big_shop(root: Path, shop_id: str, n: int, rows_per_part: int) -> Path:
         m = min(rows_per_part, n - start)
         cols = {k: rng.uniform(lo, hi, m) for k, (lo, hi) in COLUMNS.items()}
         cols["Gt"] = rng.integers(800_000_000, 1_200_000_000, m)
-        cols["Mt"] = rng.integers(0, 1_000_000, m).astype("int32")
+        cols["Mt"] = rng.integers(0, 1_000_000_000, m).astype("int32")
         cols["R"] = rng.integers(1, 9000, m).astype("int32")
         cols["Ev"] = np.arange(start, start + m, dtype="int64")
         pq.write_table(pa.table(cols), folder / f"part-{part:05d}.parquet", compression="zstd")
@@ -144,6 +145,29 @@ def bench_http(root: Path, workdir: Path, shop_id: str, n: int) -> None:
         print(f"  small request (5000-row shop, ~1200 rows out, hdf5), submit -> file downloaded, 10 runs: "
               f"p50 {statistics.median(tot) * 1000:.0f} ms, max {tot[-1] * 1000:.0f} ms "
               f"(submit answer p50 {statistics.median(x[1] for x in lat) * 1000:.0f} ms)")
+
+        # submit -> file ready on the N-row set, against pandas doing the same job on the
+        # same files (read the columns, filter, write the same format), in this run
+        import pandas as pd
+
+        files = sorted((root / shop_id).glob("part-*.parquet"))
+        cols, e_min, ze_max = ["E", "Ze", "Ne", "Nmu"], 16.0, 30.0
+        body = {"datashop": shop_id, "columns": cols, "format": "parquet",
+                "cuts": [{"column": "E", "op": ">", "value": e_min}, {"column": "Ze", "op": "<", "value": ze_max}]}
+        h = {"Authorization": f"token {tokens[users[1]]}"}
+        t0 = time.perf_counter()
+        rid = requests.post(url + "api/requests", json=body, headers=h, timeout=300).json()["id"]
+        while (state := requests.get(url + f"api/requests/{rid}", headers=h, timeout=60).json()["state"]) not in (
+                "Finished", "Failed"):
+            time.sleep(0.02)
+        t_service = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        df = pd.read_parquet(files, columns=cols)
+        df[(df.E > e_min) & (df.Ze < ze_max)].to_parquet(run_dir / "pandas.parquet", index=False)
+        t_pandas = time.perf_counter() - t0
+        print(f"  one request on the {n}-row set (4 columns, E > {e_min}, Ze < {ze_max}, parquet), submit -> file "
+              f"ready: {t_service:.2f} s ({state}); pandas read+filter+write: {t_pandas:.2f} s; "
+              f"ratio pandas / service: {t_pandas / t_service:.2f}x")
 
         def concurrent(bodies, label):
             jobs_before = dc.db_count("jobs")

@@ -228,7 +228,7 @@ limit (amplitude below 10<sup>-3</sup>)?
         code(SETUP),
         code("""
 events = mc.fetch("kascade", ["E", "Ze", "Az", "Gt", "Mt"], cuts=[("E", ">", 14.8)])
-gps = events.Gt.to_numpy() + 1e-6 * events.Mt.to_numpy()   # seconds since 1970
+gps = events.Gt.to_numpy() + 1e-9 * events.Mt.to_numpy()   # seconds since 1970 (Mt: ns)
 print(len(events), "showers over", round((gps.max() - gps.min()) / 86400, 1), "days")
 """),
         md("""

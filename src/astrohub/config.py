@@ -197,6 +197,9 @@ def _apply_login(settings: Settings, c: Config) -> None:
     if settings.authenticator == "native":
         c.AstroNativeAuthenticator.courses = courses_by_name
         return
+    if settings.authenticator == "kcdc-password":
+        _apply_kcdc_password(settings, c)
+        return
     problems = oidc.missing_provider_settings(settings)
     if not settings.crypt_key:
         problems.append("the crypt key (docker secret astrohub_crypt_key) is missing: auth state keeps provider tokens encrypted with it")
@@ -211,6 +214,25 @@ def _apply_login(settings: Settings, c: Config) -> None:
     c.Authenticator.refresh_pre_spawn = True
     c.Authenticator.auth_refresh_age = settings.token_refresh_age
     c.ProviderAuthenticator.refresh_margin = settings.token_refresh_margin
+
+
+def _apply_kcdc_password(settings: Settings, c: Config) -> None:
+    """KCDC password login (astrohub.kcdclogin): the portal checks the password, auth state
+    keeps its session encrypted, the hub re-checks the session every token_refresh_age s."""
+    problems = []
+    if not settings.kcdc_portal_url:
+        problems.append("authenticator = kcdc-password needs kcdc_portal_url (the KCDC portal that checks passwords)")
+    if not settings.crypt_key:
+        problems.append("the crypt key (docker secret astrohub_crypt_key) is missing: auth state keeps the KCDC "
+                        "session encrypted with it")
+    if problems:
+        raise SettingsError(problems)
+    c.JupyterHub.authenticator_class = "astrohub.kcdclogin.KCDCPasswordAuthenticator"
+    c.KCDCPasswordAuthenticator.portal_url = settings.kcdc_portal_url
+    c.Authenticator.allow_all = True  # whoever KCDC accepts (admins still from admin_users)
+    c.Authenticator.enable_auth_state = True
+    c.Authenticator.refresh_pre_spawn = True
+    c.Authenticator.auth_refresh_age = settings.token_refresh_age
 
 
 # The `server` role's scopes (JupyterHub 6): what a server token holds by default.

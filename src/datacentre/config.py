@@ -61,6 +61,12 @@ class Settings:
     upstream_shops: str = "*"
     #: seconds between polls of the upstream while a forwarded request runs
     upstream_poll: float = 1.0
+    #: what the upstream is: "api" (another data service: upstream_token) or "portal" (the KCDC
+    #: web portal itself: the operator's KCDC account upstream_username, its password in the
+    #: secret file upstream_password_file; kcdc.portal)
+    upstream_kind: str = "api"
+    upstream_username: str = ""
+    upstream_password_file: str = "/run/secrets/kcdc_upstream_password"
     #: test hook: seconds the worker sleeps after each Parquet part (0 in production)
     part_delay: float = 0.0
     #: hub connection (None: taken from the JUPYTERHUB_* environment by HubOAuth)
@@ -86,6 +92,9 @@ class Settings:
             self.db_url = f"sqlite:///{self.results_dir / 'datacentre.sqlite'}"
         if self.upstream_url and not self.upstream_url.endswith("/"):
             self.upstream_url += "/"
+        if self.upstream_kind not in ("api", "portal"):
+            raise ValueError(f"DATACENTRE_UPSTREAM_KIND={self.upstream_kind!r}: use api (another data service) or "
+                             "portal (the KCDC web portal)")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -21,6 +21,22 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
+#: KCDC's general quantities DateTime and UUID, computed from stored columns when a shop
+#: does not store them (KCDC lists both with every data shop; issue 20). DuckDB SQL over
+#: the quoted stored columns. DateTime: UTC as in KCDC's observed general.txt
+#: ("2005-06-01T00:00:00"; omegaflow/omegaflow src/archivar/kcdc.rs), from Gt and Mt (ns).
+#: UUID: KCDC's own ids cannot be known here; ours is name-based (md5 of run, event and
+#: second, in UUID form), so one event has one UUID in every request.
+_MD5 = """md5(CAST("R" AS VARCHAR) || '-' || CAST("Ev" AS VARCHAR) || '-' || CAST("Gt" AS VARCHAR))"""
+DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
+    "DateTime": (("Gt", "Mt"), """strftime(make_timestamp(CAST("Gt" AS BIGINT) * 1000000 """
+                               """+ CAST("Mt" AS BIGINT) // 1000), '%Y-%m-%dT%H:%M:%S')"""),
+    "UUID": (("R", "Ev", "Gt"), f"""(substr({_MD5}, 1, 8) || '-' || substr({_MD5}, 9, 4) || '-' || """
+                                f"""substr({_MD5}, 13, 4) || '-' || substr({_MD5}, 17, 4) || '-' || """
+                                f"""substr({_MD5}, 21, 12))"""),
+}
+
+
 @dataclass
 class Column:
     name: str
@@ -102,9 +118,29 @@ def load_local_shop(directory: Path) -> DataShop | None:
             continue
         kind, width = _kind(f.type)
         columns[f.name] = Column(f.name, kind, str(f.type), width, dict(declared.get(f.name) or {}))
+    add_derived(columns)
     stat = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
     version = hashlib.sha256(json.dumps([meta, stat], sort_keys=True, default=str).encode()).hexdigest()[:16]
     return DataShop(shop_id, meta, columns, files, False, version)
+
+
+def add_derived(columns: dict[str, Column]) -> None:
+    """Offer DateTime and UUID where the stored columns they come from are there."""
+    from kcdc.formats import COLUMNS
+
+    for name, (needs, _sql) in DERIVED.items():
+        if name not in columns and all(n in columns for n in needs):
+            meta = {k: v for k, v in COLUMNS[name].items() if k in ("unit", "description")}
+            columns[name] = Column(name, "derived", "string", 36, dict(meta, derived_from=list(needs)))
+
+
+def select_expression(name: str, column: Column) -> str:
+    """The SQL that yields ``name`` (a quoted stored column, or a derived one's expression)."""
+    if column.kind == "derived":
+        return f'{DERIVED[name][1]} AS "{name}"'
+    if not COLUMN_RE.match(name):
+        raise ValueError(f"bad identifier {name!r}")
+    return f'"{name}"'
 
 
 KINDS = ("float", "int", "bool", "string", "array")

@@ -18,7 +18,6 @@ import os
 import shutil
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,12 +36,13 @@ class Cancelled(Exception):
 
 
 def result_name(job: db.Job) -> str:
+    """KCDC's file names (issue 20, README): request.zip for ASCII, events.h5 / events.root;
+    the same pattern for this hub's parquet and csv. Each result has its own folder."""
     from kcdc.formats import FORMATS
 
-    base = f"{job.datashop}-{job.id[:12]}"
     if job.format == "ascii":
-        return base + "-ascii.zip"
-    return base + FORMATS[job.format].suffix
+        return "request.zip"
+    return "events" + FORMATS[job.format].suffix
 
 
 def count_rows(shop: DataShop, sel: Selection) -> int:
@@ -57,12 +57,13 @@ def count_rows(shop: DataShop, sel: Selection) -> int:
         con.close()
 
 
-def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps: int = 4):
+def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps: int = 4, expressions=None):
     """Run one selection with DuckDB over Parquet files; returns a pyarrow Table.
 
     The files are read in at most ``steps`` groups (one parameterised query per group:
     fewer queries scan faster, several give progress and points to cancel);
-    ``on_part(i, n_groups, rows_so_far)`` is called after each group."""
+    ``on_part(i, n_groups, rows_so_far)`` is called after each group; ``expressions`` maps a
+    column to the SQL that yields it (derived columns; default: the quoted stored column)."""
     import duckdb
     import pyarrow as pa
 
@@ -70,7 +71,7 @@ def select_table(files, columns, cuts, *, on_part=None, threads: int = 2, steps:
     n = max(1, min(len(files), steps))
     groups = [files[len(files) * i // n: len(files) * (i + 1) // n] for i in range(n)]
     where, params = where_clause(cuts)
-    cols = ", ".join(quote(c) for c in columns)
+    cols = ", ".join((expressions or {}).get(c) or quote(c) for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?){where}"
     con = duckdb.connect(config={"threads": threads})
     tables, rows = [], 0
@@ -112,15 +113,12 @@ def write_result(fmt: str, table, target: Path, metadata: dict) -> int:
     """Write an Arrow table as ``fmt`` at ``target`` (ASCII: a .zip of the folder). Returns bytes."""
     from kcdc.formats import FORMATS
 
+    from kcdc.formats import write_request_zip
+
     f = FORMATS[fmt]
     scalars, arrays = _arrow_to_columns(table)
     if fmt == "ascii":
-        folder = target.with_suffix("")
-        f.writer(scalars, folder, metadata=metadata)
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            for p in sorted(folder.iterdir()):
-                z.write(p, arcname=f"{folder.name}/{p.name}")
-        shutil.rmtree(folder)
+        write_request_zip(scalars, target, metadata=metadata)
     elif f.arrays:
         f.writer(scalars, target, metadata=metadata, arrays=arrays)
     else:
@@ -309,7 +307,10 @@ class Worker:
             self._progress(job.id, 0.9 * (i + 1) / n)
 
         cuts = [(c["column"], c["op"], c["value"]) for c in spec["cuts"]]
-        table = select_table(shop.files, spec["columns"], cuts, on_part=step)
+        from .shops import select_expression
+
+        exprs = {c: select_expression(c, shop.columns[c]) for c in spec["columns"] if c in shop.columns}
+        table = select_table(shop.files, spec["columns"], cuts, on_part=step, expressions=exprs)
         rows = table.num_rows
         metadata = self._metadata(job, shop, spec, rows)
         size = write_result(job.format, table, target, metadata)
@@ -344,11 +345,31 @@ class Worker:
         except kcdc.KCDCError as e:
             raise RuntimeError(f"the upstream KCDC server {self.settings.upstream_url} answered: {e}") from None
 
+    def upstream_client(self):
+        """The kcdc client of the upstream: another data service (token), or the KCDC portal with
+        the operator's account (password read from its secret file at each login, never kept in
+        the settings or logged). One portal client (one KCDC session) serves every job."""
+        import kcdc
+
+        st = self.settings
+        if st.upstream_kind != "portal":
+            return kcdc.Client(url=st.upstream_url, token=st.upstream_token, cache_dir=False, progress=False)
+        with self._lock:
+            if getattr(self, "_portal", None) is None:
+                try:
+                    password = Path(st.upstream_password_file).read_text().strip()
+                except OSError as e:
+                    raise kcdc.AuthenticationError(
+                        f"the KCDC password file {st.upstream_password_file} cannot be read ({e.strerror}): mount "
+                        "the operator's password as that secret (DATACENTRE_UPSTREAM_PASSWORD_FILE)") from None
+                self._portal = kcdc.Client(url=st.upstream_url, portal=True, username=st.upstream_username,
+                                           password=password, cache_dir=False, progress=False)
+            return self._portal
+
     def _run_upstream_inner(self, job: db.Job, spec: dict, target: Path) -> tuple[int, int]:
         import kcdc
 
-        client = kcdc.Client(url=self.settings.upstream_url, token=self.settings.upstream_token,
-                             cache_dir=False, progress=False)
+        client = self.upstream_client()
         if job.upstream_id:
             try:
                 req = client.get(job.upstream_id)
@@ -356,10 +377,17 @@ class Worker:
                 req = None
         else:
             req = None
+        portal = self.settings.upstream_kind == "portal"
         if req is None or req.state in (db.FAILED, db.EXPIRED):
-            req = client.request(spec["datashop"], spec["columns"], cuts=spec["cuts"], format=spec["format"])
+            # KCDC delivers ascii (hdf5 where per-station arrays are asked for); the file is then
+            # cut exactly and written in the requested format here (portal_result)
+            shop = self.shops.get(spec["datashop"])
+            arrays = shop is not None and any(shop.columns[c].kind == "array" for c in spec["columns"]
+                                              if c in shop.columns)
+            fmt = ("hdf5" if arrays else "ascii") if portal else spec["format"]
+            req = client.request(spec["datashop"], spec["columns"], cuts=spec["cuts"], format=fmt)
             with self.Session() as s:
-                s.execute(update(db.Job).where(db.Job.id == job.id).values(upstream_id=req.id))
+                s.execute(update(db.Job).where(db.Job.id == job.id).values(upstream_id=str(req.id)))
                 s.commit()
         try:
             self._limit_rows(req.rows_estimate)
@@ -375,18 +403,46 @@ class Worker:
                 raise RuntimeError(f"the upstream KCDC server reports the request {req.state}: "
                                    f"{req.reason or 'no reason given'}")
             time.sleep(self.settings.upstream_poll)
+        if portal:
+            return self.portal_result(req.download(target.with_name("kcdc-request.zip")), spec, target)
         self._limit_rows(req.rows)
         self._limit_bytes(req.size)
         req.download(target, max_bytes=self.settings.max_bytes)
         return int(req.rows or 0), target.stat().st_size
 
-    def fetch_upstream_shops(self) -> list[DataShop]:
-        import kcdc
+    def portal_result(self, delivery: Path, spec: dict, target: Path) -> tuple[int, int]:
+        """The KCDC portal's request.zip as the requested file: the exact cuts (KCDC's ranges are
+        inclusive), the requested columns, the requested format; the row and byte limits apply."""
+        import pyarrow as pa
 
+        from kcdc import read
+
+        df = read(delivery)
+        delivery.unlink()
+        for c in spec["cuts"]:
+            col = df[c["column"] if c["column"] in df else c["column"].split("_", 1)[-1]]
+            op, v = c["op"], c["value"]
+            keep = {"==": col == v, "!=": col != v, "<": col < v, "<=": col <= v, ">": col > v, ">=": col >= v,
+                    "between": col.between(*v) if op == "between" else None,
+                    "in": col.isin(v) if op == "in" else None}[op]
+            df = df[keep.fillna(False).astype(bool)]
+        # a component prefix appears in the file only where two tables were delivered with the name
+        names = {c: c if c in df else c.split("_", 1)[-1] for c in spec["columns"]}
+        df = df[list(names.values())].set_axis(list(names), axis=1).reset_index(drop=True)
+        if len(df) > self.settings.max_rows:
+            raise RuntimeError(f"the selection has {len(df)} rows, more than the limit max_rows = "
+                               f"{self.settings.max_rows}: add cuts to make it smaller")
+        size = write_result(spec["format"], pa.Table.from_pandas(df, preserve_index=False), target,
+                            {"produced_by": "KCDC portal via the astroparticle.online datacentre", "request": spec})
+        if size > self.settings.max_bytes:
+            raise RuntimeError(f"the result has {size} bytes, more than the limit max_bytes = "
+                               f"{self.settings.max_bytes}: add cuts or choose fewer columns")
+        return len(df), size
+
+    def fetch_upstream_shops(self) -> list[DataShop]:
         from .shops import shop_from_remote
 
-        client = kcdc.Client(url=self.settings.upstream_url, token=self.settings.upstream_token,
-                             cache_dir=False, progress=False)
+        client = self.upstream_client()
         wanted = {s.strip() for s in self.settings.upstream_shops.split(",") if s.strip()}
         out = []
         for item in client.datashops():

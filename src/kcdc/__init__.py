@@ -8,6 +8,12 @@
     ...                      format="hdf5")
     >>> req.wait()                                   # progress bar while it runs
     >>> df = req.to_pandas()                         # downloads (once; cached) and reads
+    >>> df = kcdc.read("request.zip")                # any file KCDC delivers
+
+The KCDC portal itself (its own accounts, no tokens): ``kcdc.Client(portal=True)`` with
+``KCDC_PORTAL_URL``, ``KCDC_USERNAME`` and the password from ``KCDC_PASSWORD``, the file
+``KCDC_PASSWORD_FILE`` or a prompt (or the session the hub hands over after a KCDC-password
+login, ``KCDC_SESSION``); the same calls and exceptions (:mod:`kcdc.portal`).
 
 Errors are subclasses of :class:`kcdc.KCDCError` (``RequestFailed``, ``RequestExpired``,
 ``NotYourRequest``, ``LimitExceeded``, ``ServiceUnavailable``, ``InvalidRequest``,
@@ -21,8 +27,16 @@ from .errors import (AuthenticationError, InvalidRequest, KCDCError, LimitExceed
 
 __version__ = "1.0.0"
 
-__all__ = ["Client", "Request", "KCDCError", "InvalidRequest", "AuthenticationError", "NotYourRequest",
+__all__ = ["read", "Client", "Request", "KCDCError", "InvalidRequest", "AuthenticationError", "NotYourRequest",
            "LimitExceeded", "RequestFailed", "RequestExpired", "ServiceUnavailable", "default_url"]
+
+
+def read(path):
+    """Open any KCDC delivery (request.zip or its folder, the older single table, events.h5,
+    events.root, this hub's Parquet/CSV) as one DataFrame: see :func:`kcdc.formats.read_delivery`."""
+    from .formats import read_delivery
+
+    return read_delivery(path)
 
 
 def __getattr__(name):  # lazy: keep `import kcdc` cheap

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
@@ -76,11 +75,21 @@ def normalise_cuts(cuts: Any) -> list[dict]:
 
 
 class Client:
-    """A connection to the datacentre (or any KCDC-API server)."""
+    """A connection to the datacentre (or any KCDC-API server), or, with ``portal=True`` (or
+    ``KCDC_PORTAL_URL`` set and no ``KCDC_URL``), to the KCDC web portal itself
+    (:class:`kcdc.portal.PortalClient`: the same calls and exceptions)."""
+
+    def __new__(cls, *args: Any, portal: bool | None = None, **kw: Any):
+        if cls is Client and (portal or (portal is None and not args and not kw.get("url")
+                                         and not os.environ.get("KCDC_URL") and os.environ.get("KCDC_PORTAL_URL"))):
+            from .portal import PortalClient
+
+            return super().__new__(PortalClient)
+        return super().__new__(cls)
 
     def __init__(self, url: str | None = None, token: str | None = None, *,
                  cache_dir: str | os.PathLike | bool | None = None, progress: bool = True,
-                 timeout: float = 60.0, poll_interval: float = 1.0) -> None:
+                 timeout: float = 60.0, poll_interval: float = 1.0, portal: bool | None = None) -> None:
         self.url = url if url else default_url()
         if not self.url.endswith("/"):
             self.url += "/"
@@ -100,15 +109,20 @@ class Client:
         return f"<kcdc.Client {self.url}>"
 
     # ------------------------------------------------------------ HTTP
+    @staticmethod
+    def _new_session():
+        import requests
+
+        s = requests.Session()
+        s.headers["User-Agent"] = "kcdc-client/1.0"
+        return s
+
     @property
     def session(self):
         if self._session is None:
-            import requests
-
-            s = requests.Session()
+            s = self._new_session()
             if self.token:
                 s.headers["Authorization"] = f"token {self.token}"
-            s.headers["User-Agent"] = "kcdc-client/1.0"
             self._session = s
         return self._session
 
@@ -166,6 +180,13 @@ class Client:
         except ValueError:
             raise ServiceUnavailable(f"the data service at {self.url} did not answer JSON (HTTP {r.status_code}): "
                                      "check KCDC_URL", status=r.status_code) from None
+
+    # ------------------------------------------------------------ what Request needs
+    def _model(self, request_id) -> dict:
+        return self._json("GET", f"api/requests/{request_id}")
+
+    def _file_response(self, request_id, headers: dict):
+        return self._http("GET", f"api/requests/{request_id}/file", stream=True, headers=headers)
 
     # ------------------------------------------------------------ API
     def info(self) -> dict:
@@ -231,7 +252,7 @@ class Request:
                 f"{int((self.progress or 0) * 100)}%{extra}>")
 
     def refresh(self) -> "Request":
-        self._update(self.client._json("GET", f"api/requests/{self.id}"))
+        self._update(self.client._model(self.id))
         return self
 
     def _check(self) -> None:
@@ -331,7 +352,7 @@ class Request:
         part = target.with_name(target.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        r = self.client._http("GET", f"api/requests/{self.id}/file", stream=True, headers=headers)
+        r = self.client._file_response(self.id, headers)
         if r.status_code != 206:
             have = 0
         total = have + int(r.headers.get("Content-Length") or 0)
@@ -366,16 +387,7 @@ class Request:
         gives the 2-D (events x stations) array."""
         from . import formats
 
-        path = self.download()
-        if self.format == "ascii":
-            folder = path.with_suffix("")
-            if not folder.exists():
-                with zipfile.ZipFile(path) as z:
-                    z.extractall(folder)
-            inner = [p for p in folder.iterdir() if p.is_dir()]
-            df = formats.read_ascii(inner[0] if inner else folder)
-        else:
-            df = formats.read(self.format, path)
+        df = formats.read_delivery(self.download())
         if columns is not None:
             df = df[list(columns)]
         return df

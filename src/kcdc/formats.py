@@ -9,20 +9,21 @@ Every writer accepts either such a DataFrame or a plain mapping
 
 Layouts (what is confirmed from public sources and what is our choice)
 ----------------------------------------------------------------------
-* ASCII -- confirmed from the KCDC documentation (kcdc.iap.kit.edu
-  "Data Format" page and FAQ) and from descriptions of real downloads: one
-  whitespace-separated text table per detector component (``general.txt`` with
-  T, P, Gt, Mt, R, Ev; ``array.txt`` with the KASCADE array quantities E, Xc,
-  Yc, Ze, Az, Ne, Nmu, Age; KCDC also has ``grande.txt``, ``calorimeter.txt``,
-  ...) and ``row_mapping.txt``, whose first line names the tables and whose
-  following lines give, for each event (row of ``general``), the row index in
-  each table. KCDC ships ASCII only for non-array quantities (FAQ: arrays would
-  blow the files up ~500x); :func:`write_ascii` therefore refuses array
-  columns. Our choices, not confirmed: lines starting with ``#`` are comments
-  (we put the units there), the first non-comment line is the column-name
-  header, a missing row is ``-1`` in ``row_mapping.txt``, truth columns of
-  simulated sets go into ``simulation.txt``, and an ``info.txt`` carries the
-  data-set metadata (KCDC ships an ``Info.txt`` with the applied cuts).
+* ASCII (``request.zip``) -- from the KCDC documentation ("Data Format" page, FAQ),
+  issue 20 and an observed delivery (omegaflow/omegaflow src/archivar/kcdc.rs): one
+  table per detector component (``general.txt`` with T, P, Gt, Mt, R, Ev, DateTime,
+  UUID; ``array.txt`` with E, Xc, Yc, Ze, Az, Ne, Nmu, Age; ``grande.txt`` with Xc,
+  Yc, Ze, Az, Nch, Nmu, Age; ``calorimeter.txt``, ``lopes.txt``): a header line of
+  names, then tab-separated rows; ``row_mapping.txt`` (tab-separated) names the
+  tables on its first line, then gives per event its row in each table, ``-1`` where
+  it has none; ``Info.txt`` is text with the cuts. KCDC ships ASCII only for
+  non-array quantities (FAQ: arrays would blow the files up ~500x), so
+  :func:`write_ascii` refuses array columns. Our additions: truth columns of
+  simulated sets in ``simulation.txt``, this project's estimates that KCDC does not
+  have (Grande's E) in ``analysis.txt``, and a ``[columns]`` section at the end of
+  Info.txt with units and dtypes. The older single-table export (one upper-case
+  header line) is read by :func:`read_single_table`; :func:`read_delivery`
+  (``kcdc.read``) opens every layout here.
 * HDF5 (``events.h5``) -- KCDC offers HDF5 "with structures for arrays"; the
   exact internal tree of a KCDC file could not be confirmed from public
   sources. Our layout: one 1-D dataset per quantity at the file root, named as
@@ -30,6 +31,8 @@ Layouts (what is confirmed from public sources and what is our choice)
   ``(n_events, 252)``; each dataset carries ``unit``, ``description`` and
   ``component`` attributes; data-set metadata are root attributes (nested
   values JSON-encoded). gzip level 1 + shuffle: readable by any HDF5 tool.
+  Read too: one group per component (``/array/E``, ``/grande/Xc``), joined
+  through the ``row_mapping.txt`` that comes with it in the request.zip.
 * ROOT -- one TTree ``events`` (branch per quantity, per-station quantities as
   fixed-size array branches ``[252]``), written with uproot. String columns
   become int32 category codes and the categories are stored as a JSON
@@ -85,6 +88,11 @@ __all__ = [
     "read_csv",
     "write",
     "read",
+    "read_delivery",
+    "read_single_table",
+    "canonical",
+    "write_request_zip",
+    "DERIVED_GENERAL",
 ]
 
 #: Number of KASCADE array stations (16 x 16 grid minus the central 2 x 2).
@@ -106,7 +114,12 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "T": dict(unit="degC", description="air temperature", range=(-20.0, 40.0), component="general", log10=False),
     "P": dict(unit="hPa", description="air pressure", range=(980.0, 1030.0), component="general", log10=False),
     "Gt": dict(unit="s", description="GPS time, seconds since 1970-01-01 UTC", range=(0, 2**31), component="general", log10=False),
-    "Mt": dict(unit="us", description="GPS time, microseconds within the second", range=(0, 999999), component="general", log10=False),
+    # KCDC: Mt is the "micro time" of the event within the second Gt, 0 .. 999,999,999
+    # (so nanoseconds; issue 20 from KCDC's quantity list). Before issue 20 this project
+    # wrote microseconds (0 .. 999,999); KCDC's range wins.
+    "Mt": dict(unit="ns", description="event time within the second Gt (KCDC micro time)", range=(0, 999_999_999), component="general", log10=False),
+    "DateTime": dict(unit="", description="event time, UTC (ISO 8601, from Gt and Mt)", range=None, component="general", log10=False),
+    "UUID": dict(unit="", description="unique event id", range=None, component="general", log10=False),
     "R": dict(unit="1", description="run number", range=(0, 10**6), component="general", log10=False),
     "Ev": dict(unit="1", description="event number within the run", range=(0, 10**9), component="general", log10=False),
     "EDeposit": dict(unit="MeV", description="e/gamma energy deposit per array station", range=(0.0, 1e6), component="array", log10=False),
@@ -130,7 +143,7 @@ def _col(unit, description, rng, component, log10=False):
     return dict(unit=unit, description=description, range=rng, component=component, log10=log10)
 
 
-_GENERAL = {k: COLUMNS[k] for k in ("T", "P", "Gt", "Mt", "R", "Ev")}
+_GENERAL = {k: COLUMNS[k] for k in ("T", "P", "Gt", "Mt", "R", "Ev", "DateTime", "UUID")}
 _TRUTH = {k: COLUMNS[k] for k in ("E_true", "A", "Z", "primary", "lnA", "Ze_true", "Az_true")}
 
 #: KASCADE-Grande (the KCDC "COMBINED" data shop): Grande reconstruction of the
@@ -141,13 +154,19 @@ _TRUTH = {k: COLUMNS[k] for k in ("E_true", "A", "Z", "primary", "lnA", "Ze_true
 #: (KCDC's own Grande column list could not be consulted while writing this:
 #: check it before relying on the names); sizes as log10 like KASCADE's Ne, Nmu.
 GRANDE_COLUMNS: dict[str, dict[str, Any]] = {
-    "E": _col("log10(E/eV)", "reconstructed primary energy (from Nch and Nmu)", (15.0, 19.0), "grande", True),
+    # KCDC's grande table has no E (issue 20: Xc Yc Ze Az Nch Nmu Age). Our simulated
+    # shop keeps an energy estimate for the dashboards; it is delivered in a table of
+    # its own, analysis.txt, so grande.txt has exactly KCDC's columns.
+    "E": _col("log10(E/eV)", "energy estimated from Nch and Nmu (this project, not a KCDC quantity)",
+              (15.0, 19.0), "analysis", True),
     "Xc": _col("m", "shower core x in the Grande frame", (-400.0, 400.0), "grande"),
     "Yc": _col("m", "shower core y in the Grande frame", (-400.0, 400.0), "grande"),
     "Ze": _col("deg", "zenith angle of the shower axis", (0.0, 60.0), "grande"),
     "Az": _col("deg", "azimuth angle of the shower axis", (0.0, 360.0), "grande"),
     "Nch": _col("log10(number)", "number of charged particles (Grande stations)", (4.0, 9.5), "grande", True),
     "Nmu": _col("log10(number)", "total muon number (KASCADE muon detectors)", (3.0, 8.5), "grande", True),
+    # range as KCDC's plausible Grande ages (omegaflow/omegaflow src/archivar/kcdc.rs)
+    "Age": _col("1", "shower age from the lateral distribution of charged particles", (-0.385, 1.485), "grande"),
     **_GENERAL, **_TRUTH,
     "E_true": _col("log10(E/eV)", "true primary energy (simulation)", (15.0, 19.0), "simulation", True),
     "Xc_true": _col("m", "true core x (simulation)", (-400.0, 400.0), "simulation"),
@@ -173,11 +192,22 @@ TUNKA_COLUMNS: dict[str, dict[str, Any]] = {
                       "tunka"),
     "Xmax": _col("g/cm^2", "depth of shower maximum reconstructed from the LDF steepness", (300.0, 1000.0),
                  "tunka"),
-    **{k: _GENERAL[k] for k in ("Gt", "Mt", "R", "Ev")}, **_TRUTH,
+    **{k: _GENERAL[k] for k in ("Gt", "Mt", "R", "Ev", "DateTime", "UUID")}, **_TRUTH,
     "E_true": _col("log10(E/eV)", "true primary energy (simulation)", (15.0, 19.0), "simulation", True),
     "Xc_true": _col("m", "true core x (simulation)", (-600.0, 600.0), "simulation"),
     "Yc_true": _col("m", "true core y (simulation)", (-600.0, 600.0), "simulation"),
     "Xmax_true": _col("g/cm^2", "true depth of shower maximum (simulation)", (300.0, 1000.0), "simulation"),
+}
+
+#: Quantities of KCDC components this project does not simulate, known so that
+#: :func:`read_delivery` spells and describes them as KCDC does (issue 20; calorimeter
+#: Nhad, Ehad as in omegaflow/omegaflow src/archivar/kcdc.rs: Ehad is a log10 there).
+OTHER_COLUMNS: dict[str, dict[str, Any]] = {
+    "Nhad": _col("1", "number of reconstructed hadrons (calorimeter)", (0, 511), "calorimeter"),
+    "Ehad": _col("log10(E/eV)", "energy sum of the hadrons (calorimeter)", (10.0, 16.0), "calorimeter", True),
+    "GDeposit": _col("MeV", "energy deposit per Grande station", (0.0, 1e7), "grande"),
+    "GArrival": _col("ns", "arrival time per Grande station", (-1e5, 1e5), "grande"),
+    "EfieldMaxAbs": _col("uV/m/MHz", "maximum field strength (LOPES)", (0.0, 5e4), "lopes"),
 }
 
 #: Column tables by data-shop experiment (ids and the labels datashop.json uses).
@@ -205,7 +235,7 @@ ARRAY_COLUMNS = ("EDeposit", "MDeposit", "Arrival")
 
 #: ASCII component tables in the order of row_mapping.txt (KCDC order for the
 #: KASCADE data shop, then the Grande and Tunka tables; "simulation" is ours for truth columns).
-COMPONENTS = ("general", "array", "grande", "tunka", "simulation", "other")
+COMPONENTS = ("general", "array", "grande", "calorimeter", "lopes", "tunka", "analysis", "simulation", "other")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -374,23 +404,46 @@ def read_hdf5_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
-def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+def read_hdf5(path: str | os.PathLike, columns: list[str] | None = None,
+              mapping: tuple[list[str], np.ndarray] | None = None) -> pd.DataFrame:
     """Read an ``events.h5`` file into a DataFrame (per-station columns hold 1-D arrays)."""
     import h5py
 
     scalars: dict[str, np.ndarray] = {}
     arr2: dict[str, np.ndarray] = {}
+    def load(name, ds):
+        if ds.ndim == 2:
+            arr2[name] = ds[()]
+        elif h5py.check_string_dtype(ds.dtype) is not None:
+            scalars[name] = np.asarray(ds.asstr()[()], dtype=object)
+        else:
+            scalars[name] = ds[()]
+
     with h5py.File(path, "r") as f:
+        groups = [k for k in f.keys() if isinstance(f[k], h5py.Group)]
+        if groups:
+            # One group per component (/array/E, /grande/Xc): KCDC's HDF5 internals are not
+            # published, so this variant is read too, joined like the ASCII tables (through
+            # the row_mapping.txt that came with it, or row by row when the groups align).
+            parts = {}
+            for g in groups:
+                scalars, arr2 = {}, {}
+                names = [n for n in f[g].keys() if isinstance(f[g][n], h5py.Dataset)]
+                for n in names:
+                    load(n, f[g][n])
+                parts[g] = _frame(scalars, arr2, names)
+            lengths = {len(t) for t in parts.values()}
+            if mapping is None:
+                if len(lengths) > 1:
+                    raise ValueError(f"{path}: its component groups have different lengths {sorted(lengths)}: read "
+                                     "it together with its row_mapping.txt (kcdc.read on the request.zip or folder)")
+                mapping = (list(parts), np.tile(np.arange(lengths.pop() if lengths else 0)[:, None], len(parts)))
+            df = _join(parts, *mapping)
+            return df[[c for c in df.columns if columns is None or c in columns]]
         order = json.loads(f.attrs["columns"]) if "columns" in f.attrs else sorted(f.keys())
         order = [c for c in order if c in f and (columns is None or c in columns)]
         for name in order:
-            ds = f[name]
-            if ds.ndim == 2:
-                arr2[name] = ds[()]
-            elif h5py.check_string_dtype(ds.dtype) is not None:
-                scalars[name] = np.asarray(ds.asstr()[()], dtype=object)
-            else:
-                scalars[name] = ds[()]
+            load(name, f[name])
     return _frame(scalars, arr2, order)
 
 
@@ -407,10 +460,58 @@ def _fmt(a: np.ndarray) -> Callable[[Any], str]:
     return lambda x: str(x).replace(" ", "_")
 
 
+#: Columns of KCDC's ``general`` table that the data service derives from the event
+#: time and id (KCDC lists them with every data shop; the Parquet shops do not store them).
+DERIVED_GENERAL = ("DateTime", "UUID")
+
+
+def _info_text(scalars: Mapping[str, np.ndarray], groups: Mapping[str, list[str]], n: int,
+               table: Mapping[str, dict], metadata: Mapping[str, Any] | None) -> str:
+    """KCDC's ``Info.txt``: plain text for people (data set, cuts, units). Decision: KCDC's
+    own file is free text (issue 20, "an Info.txt with the cuts"); ours is text too, ending
+    in a ``[columns]`` section (name, unit, dtype, component; tab-separated) that the reader
+    uses to give the columns back their exact dtypes. A KCDC Info.txt has no such section."""
+    md = dict(metadata or {})
+    lines = ["KCDC data request", ""]
+    if md.get("title"):
+        lines.append(f"Data shop: {md.get('datashop', '')} - {md['title']}")
+    if md.get("simulated"):
+        lines.append("SIMULATED DATA: these events come from a simulation "
+                     f"({md.get('generator', 'simulation')} {md.get('generator_version', '')}), not from the detector.")
+    if md.get("description"):
+        lines.append(f"Description: {md['description']}")
+    if md.get("citation"):
+        lines.append(f"Please cite: {md['citation']}")
+    req = md.get("request") or {}
+    lines.append(f"Events: {n}")
+    if md.get("created"):
+        lines.append(f"Created: {md['created']}")
+    lines += ["", "Cuts:"]
+    cuts = req.get("cuts") or []
+    for c in cuts:
+        lines.append(f"  {c.get('column')} {c.get('op')} {json.dumps(c.get('value'), default=_json_default)}")
+    if not cuts:
+        lines.append("  none")
+    lines += ["", "Tables: " + ", ".join(f"{t}.txt ({' '.join(groups[t])})" for t in groups), "",
+              "[columns]"]
+    for comp, names in groups.items():
+        for c in names:
+            a = scalars[c]
+            lines.append("\t".join([c, _meta_for(c, table)[0] or "-",
+                                    "string" if a.dtype == object else a.dtype.name, comp]))
+    if md:
+        lines += ["", "[metadata]", _dumps(md)]
+    return "\n".join(lines) + "\n"
+
+
 def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
-    """Write the KCDC ASCII layout into ``directory``: one ``<component>.txt`` per
-    component, ``row_mapping.txt`` and ``info.txt``. Per-station arrays are refused
-    (KCDC ships them only in HDF5 and ROOT)."""
+    """Write the KCDC ASCII delivery into ``directory``: one ``<component>.txt`` per
+    component (a header line of names, then tab-separated rows), ``row_mapping.txt``
+    (tab-separated: the table names, then one line per event with its row in each
+    table, ``-1`` where the event has none) and ``Info.txt``. Layout as observed in
+    KCDC deliveries (issue 20; omegaflow/omegaflow src/archivar/kcdc.rs test data:
+    tab separators, header without ``#``). Per-station arrays are refused (KCDC ships
+    them only in HDF5 and ROOT)."""
     scalars, arr2, n = to_columns(df)
     table = _table(metadata)
     if arr2:
@@ -422,33 +523,36 @@ def write_ascii(df: Any, directory: str | os.PathLike, *, metadata: Mapping[str,
     groups: dict[str, list[str]] = {}
     for name in scalars:
         groups.setdefault(_component(name, table), []).append(name)
-    tables = [c for c in COMPONENTS if c in groups]
-    if not tables:
-        tables = ["general"]
-        groups["general"] = []
+    tables = [c for c in COMPONENTS if c in groups] or ["general"]
+    groups = {c: groups.get(c, []) for c in tables}
     for comp in tables:
         names = groups[comp]
         fmts = [_fmt(scalars[c]) for c in names]
+        cols = [scalars[c] for c in names]
         with open(directory / f"{comp}.txt", "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(f"# KCDC ASCII table '{comp}'\n")
-            fh.write("# units: " + " ".join(f"{c}[{_meta_for(c, table)[0] or '-'}]" for c in names) + "\n")
-            fh.write(" ".join(names) + "\n")
-            cols = [scalars[c] for c in names]
+            fh.write("\t".join(names) + "\n")
             for i in range(n):
-                fh.write(" ".join(f(col[i]) for f, col in zip(fmts, cols)) + "\n")
+                fh.write("\t".join(f(col[i]) for f, col in zip(fmts, cols)) + "\n")
     with open(directory / "row_mapping.txt", "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(" ".join(tables) + "\n")
+        fh.write("\t".join(tables) + "\n")
         for i in range(n):
-            fh.write(" ".join([str(i)] * len(tables)) + "\n")
-    info = {"n_events": n, "tables": {c: groups[c] for c in tables},
-            "units": {c: _meta_for(c, table)[0] for c in scalars},
-            "dtypes": {c: ("string" if a.dtype == object else a.dtype.name) for c, a in scalars.items()}}
-    if metadata:
-        info["metadata"] = dict(metadata)
-    with open(directory / "info.txt", "w", encoding="utf-8") as fh:
-        fh.write("# data-set information (JSON)\n")
-        fh.write(json.dumps(info, default=_json_default, indent=1, sort_keys=True) + "\n")
+            fh.write("\t".join([str(i)] * len(tables)) + "\n")
+    (directory / "Info.txt").write_text(_info_text(scalars, groups, n, table, metadata), encoding="utf-8")
     return directory
+
+
+def write_request_zip(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+    """The ASCII delivery packed as KCDC's ``request.zip`` (the files at the top level)."""
+    import tempfile
+    import zipfile
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        folder = write_ascii(df, Path(tmp) / "request", metadata=metadata)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            for p in sorted(folder.iterdir()):
+                z.write(p, arcname=p.name)
+    return path
 
 
 def _numeric(tokens: list[str]) -> bool:
@@ -460,6 +564,9 @@ def _numeric(tokens: list[str]) -> bool:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """One component table: an optional ``#`` comment block, a header line of names, then
+    rows separated by tabs or blanks (both occur: tab in KCDC deliveries, blanks in ours
+    before issue 20). A header given only as the last ``#`` line is accepted too."""
     header: list[str] | None = None
     last_comment: list[str] = []
     rows: list[list[str]] = []
@@ -474,7 +581,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             tok = s.split()
             if header is None:
                 if _numeric(tok) and len(last_comment) == len(tok):
-                    header = last_comment  # header given as a comment line (possible KCDC variant)
+                    header = last_comment
                 else:
                     header = tok
                     continue
@@ -483,27 +590,50 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
     if not rows:
         return pd.DataFrame({h: np.zeros(0) for h in header})
+    width = len(header)
+    bad = next((i for i, r in enumerate(rows) if len(r) != width), None)
+    if bad is not None:
+        raise ValueError(f"{path.name}: row {bad + 1} has {len(rows[bad])} values but the header names {width} "
+                         "columns: the table is damaged (download the request again)")
     raw = np.asarray(rows, dtype=object)
     out: dict[str, np.ndarray] = {}
     for j, h in enumerate(header):
-        col = raw[:, j]
-        try:
-            ints = np.asarray(col, dtype=np.int64)
-            if all("." not in x and "e" not in x.lower() and "n" not in x.lower() for x in col[:1000]):
-                out[h] = ints
-                continue
-        except (ValueError, OverflowError):
-            pass
-        try:
-            out[h] = np.asarray(col, dtype=np.float64)
-        except ValueError:
-            out[h] = col.astype(object)
+        out[h] = _parse_column(raw[:, j])
     return pd.DataFrame(out)
 
 
-def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
-    """Read a KCDC ASCII directory (joins the component tables via ``row_mapping.txt``)."""
-    directory = Path(directory)
+def _parse_column(col: np.ndarray) -> np.ndarray:
+    try:
+        ints = np.asarray(col, dtype=np.int64)
+        if all("." not in x and "e" not in x.lower() and "n" not in x.lower() for x in col[:1000]):
+            return ints
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return np.asarray(col, dtype=np.float64)
+    except ValueError:
+        return col.astype(object)
+
+
+def _info_columns(directory: Path) -> dict[str, str]:
+    """dtypes from the ``[columns]`` section of our Info.txt (a KCDC Info.txt has none)."""
+    info = next((directory / n for n in ("Info.txt", "info.txt") if (directory / n).exists()), None)
+    if info is None:
+        return {}
+    out: dict[str, str] = {}
+    section = None
+    for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            section = line
+            continue
+        parts = line.split("\t")
+        if section == "[columns]" and len(parts) == 4:
+            out[parts[0]] = parts[2]
+    return out
+
+
+def _read_mapping(directory: Path) -> tuple[list[str], np.ndarray]:
+    """row_mapping.txt: the table names, and per event its row in each table (-1: none)."""
     mapping_file = directory / "row_mapping.txt"
     if not mapping_file.exists():
         raise FileNotFoundError(f"{mapping_file} not found: not a KCDC ASCII directory")
@@ -512,26 +642,52 @@ def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
         idx = np.loadtxt(fh, dtype=np.int64, ndmin=2) if tables else np.zeros((0, 0), dtype=np.int64)
     if idx.size == 0:
         idx = np.zeros((0, len(tables)), dtype=np.int64)
-    dtypes: dict[str, str] = {}
-    info_file = directory / "info.txt"
-    if info_file.exists():  # our own info.txt records the column dtypes; KCDC's Info.txt does not
-        try:
-            dtypes = json.loads(info_file.read_text(encoding="utf-8").split("\n", 1)[1]).get("dtypes", {})
-        except (ValueError, IndexError, AttributeError):
-            dtypes = {}
-    parts = []
+    if idx.shape[1] != len(tables):
+        raise ValueError(f"{mapping_file}: the first line names {len(tables)} tables but the rows have "
+                         f"{idx.shape[1]} values: the file is damaged (download the request again)")
+    return tables, idx
+
+
+def _join(parts: Mapping[str, pd.DataFrame], tables: list[str], idx: np.ndarray) -> pd.DataFrame:
+    """One row per event from per-component tables. A component without a table (KCDC lists
+    every component in row_mapping.txt but ships only those the request selected from)
+    adds nothing; -1 gives missing values; a name in two components (Xc, Yc, Ze, Az, Nmu,
+    Age of array and grande) gets the component as prefix: array_Xc, grande_Xc."""
+    aligned: dict[str, pd.DataFrame] = {}
     for j, comp in enumerate(tables):
-        t = _read_table(directory / f"{comp}.txt")
+        if comp not in parts:
+            continue
+        t = parts[comp]
+        t = t.rename(columns={c: canonical(c) for c in t.columns})
+        rows = idx[:, j]
+        t = t.reindex(pd.Index(rows)) if (rows < 0).any() else t.iloc[rows]
+        aligned[comp] = t.reset_index(drop=True)
+    seen: dict[str, int] = {}
+    for t in aligned.values():
+        for c in t.columns:
+            seen[c] = seen.get(c, 0) + 1
+    frames = [t.rename(columns={c: f"{comp}_{c}" for c in t.columns if seen[c] > 1}) for comp, t in aligned.items()]
+    if not frames:
+        return pd.DataFrame(index=pd.RangeIndex(len(idx)))
+    return pd.concat(frames, axis=1)
+
+
+def read_ascii(directory: str | os.PathLike) -> pd.DataFrame:
+    """Read a KCDC ASCII delivery folder (see :func:`read_delivery` for what is accepted)."""
+    directory = Path(directory)
+    tables, idx = _read_mapping(directory)
+    dtypes = _info_columns(directory)
+    parts: dict[str, pd.DataFrame] = {}
+    for comp in tables:
+        f = directory / f"{comp}.txt"
+        if not f.exists():
+            continue
+        t = _read_table(f)
         for c in t.columns:
             if dtypes.get(c) not in (None, "string") and len(t):
                 t[c] = t[c].astype(dtypes[c])
-        rows = idx[:, j]
-        if (rows < 0).any():
-            t = t.reindex(pd.Index(rows))
-        else:
-            t = t.iloc[rows]
-        parts.append(t.reset_index(drop=True))
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+        parts[comp] = t
+    return _join(parts, tables, idx)
 
 
 # --------------------------------------------------------------------------- ROOT
@@ -698,6 +854,158 @@ def write_csv(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] |
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read a CSV written by :func:`write_csv`."""
     return pd.read_csv(path, comment="#")
+
+
+# --------------------------------------------------------------------------- any delivery
+#: Names of the single-table ASCII export of older KCDC releases that are not a
+#: case variant of today's quantity names. ESUMHAD (hadronic energy sum) is kept
+#: under its own name: its unit there is not documented as KCDC's Ehad (log10).
+_OLD_NAMES = {"ESUMHAD": "Esumhad", "YMD": "Ymd", "HMS": "Hms"}
+_OLD_COLUMNS: dict[str, dict[str, Any]] = {
+    "Esumhad": _col("", "energy sum of the hadrons in the calorimeter (older KCDC export; unit not documented)",
+                    (0.0, float("inf")), "calorimeter"),
+    "Ymd": _col("", "date of the event as yymmdd (older KCDC export)", (0, 991231), "general"),
+    "Hms": _col("", "time of the event as hhmmss (older KCDC export)", (0, 235959), "general"),
+}
+
+
+def _known() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for t in (OTHER_COLUMNS, _OLD_COLUMNS, TUNKA_COLUMNS, GRANDE_COLUMNS, COLUMNS):  # KASCADE wins
+        out.update(t)
+    return out
+
+
+_KNOWN = _known()
+_CANONICAL = {name.lower(): name for name in _KNOWN}
+
+
+def canonical(name: str) -> str:
+    """KCDC's spelling of a quantity name given in any case (``NMU``, ``nmu`` -> ``Nmu``;
+    ``Datetime`` as in observed deliveries -> ``DateTime``); an unknown name stays as it is."""
+    old = _OLD_NAMES.get(name)
+    if old:
+        return old
+    return _CANONICAL.get(name.lower(), name)
+
+
+def _minus_one_is_missing(name: str) -> bool:
+    """KCDC writes -1 for "not measured" (issue 20, older export). Decision: -1 means
+    missing exactly where it cannot be a value, i.e. where the quantity's documented
+    range excludes it (E, Ne, Nmu, Age, Ze, Gt, ... but not Xc, Yc or T)."""
+    rng = _KNOWN.get(name.split("_", 1)[1] if name.split("_", 1)[0] in COMPONENTS else name, {}).get("range")
+    return bool(rng) and not (rng[0] <= -1 <= rng[1])
+
+
+def _finish(df: pd.DataFrame, table: Mapping[str, dict] | None = None) -> pd.DataFrame:
+    """Canonical names, -1 as missing, units in ``df.attrs["units"]``."""
+    df = df.rename(columns={c: canonical(c) for c in df.columns})
+    units: dict[str, str] = {}
+    for c in df.columns:
+        bare = c.split("_", 1)[1] if c.split("_", 1)[0] in COMPONENTS and "_" in c else c
+        meta = (table or {}).get(bare) or _KNOWN.get(bare) or {}
+        units[c] = meta.get("unit", "")
+        col = df[c]
+        if _minus_one_is_missing(c) and col.dtype.kind in "iuf" and (col == -1).any():
+            df[c] = col.astype("Int64" if col.dtype.kind in "iu" else col.dtype).mask(col == -1)
+    df.attrs["units"] = units
+    return df
+
+
+def read_single_table(path: str | os.PathLike) -> pd.DataFrame:
+    """The ASCII export of older KCDC releases: one fixed-width table whose first line
+    names the columns in upper case (``E YC XC ZE AZ NE NMU ESUMHAD NHAD T P GT MT YMD
+    HMS R EV AGE``); E, NE, NMU as log10, -1 for "not measured" (issue 20)."""
+    t = pd.read_csv(path, sep=r"\s+", comment="#", engine="python")
+    return _finish(t)
+
+
+_EXPECTED = ("expected a KCDC delivery: request.zip or its unpacked folder (row_mapping.txt with general.txt, "
+             "array.txt, ...), the single-table ASCII export of older KCDC releases (a first line of upper-case "
+             "names such as E XC YC ZE AZ NE NMU), events.h5 (HDF5), events.root (ROOT), or this hub's "
+             "Parquet or CSV")
+
+
+def _looks_like_single_table(line: str) -> bool:
+    names = line.split()
+    return (len(names) >= 2 and all(n.isupper() and n.isalpha() for n in names)
+            and sum(canonical(n) in _KNOWN for n in names) >= len(names) // 2 + 1)
+
+
+def read_delivery(path: str | os.PathLike) -> pd.DataFrame:
+    """Open any KCDC delivery and return one DataFrame (``kcdc.read``).
+
+    Accepts ``request.zip`` (ASCII tables, or an HDF5/ROOT file inside) or its unpacked
+    folder, the older single upper-case table, ``events.h5``, ``events.root``, and this
+    hub's Parquet (a file or a folder of parts) and CSV. Names are KCDC's spelling whatever
+    their case; a name found in two components gets the component as prefix
+    (``array_Xc``, ``grande_Xc``); -1 is missing where it cannot be a value; units are in
+    ``df.attrs["units"]``; per-station quantities are columns of 1-D arrays."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p} does not exist: {_EXPECTED}")
+    if p.is_dir():
+        return _read_folder(p)
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        import tempfile
+        import zipfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            with zipfile.ZipFile(p) as z:
+                for member in z.namelist():  # never write outside tmp (absolute or ../ names)
+                    target = (Path(tmp) / member).resolve()
+                    if not str(target).startswith(str(Path(tmp).resolve())):
+                        raise ValueError(f"{p}: the zip names a file outside itself ({member!r}); not a KCDC delivery")
+                z.extractall(tmp)
+            return _read_folder(Path(tmp), shown=p)
+    if head.startswith(b"\x89HDF"):
+        return _finish(read_hdf5(p))
+    if head.startswith(b"root"):
+        return _finish(read_root(p))
+    if head.startswith(b"PAR1"):
+        return _finish(read_parquet(p))
+    first = _first_line(p)
+    if first is not None:
+        if _looks_like_single_table(first):
+            return read_single_table(p)
+        if "," in first:
+            return _finish(read_csv(p))
+    raise ValueError(f"{p} is none of the KCDC layouts: {_EXPECTED}")
+
+
+def _first_line(p: Path) -> str | None:
+    try:
+        with open(p, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    return line.strip()
+    except (UnicodeDecodeError, OSError):
+        return None
+    return None
+
+
+def _read_folder(d: Path, shown: Path | None = None) -> pd.DataFrame:
+    shown = shown or d
+    files = [x for x in d.iterdir() if not x.name.startswith(".")]
+    data = [x for x in files if x.suffix in (".h5", ".hdf5", ".root") or x.name.endswith(".parquet")]
+    if len(data) == 1 and not data[0].name.startswith("part-"):
+        # an HDF5/ROOT request.zip also carries row_mapping.txt and Info.txt: the events file is the data
+        if data[0].suffix in (".h5", ".hdf5") and (d / "row_mapping.txt").exists():
+            return _finish(read_hdf5(data[0], mapping=_read_mapping(d)))
+        return read_delivery(data[0])
+    if (d / "row_mapping.txt").exists():
+        return _finish(read_ascii(d))
+    if any(x.name.startswith("part-") and x.suffix == ".parquet" for x in files):
+        return _finish(read_parquet(d))
+    subdirs = [x for x in files if x.is_dir()]
+    if len(subdirs) == 1 and len(files) == 1:  # a zip with one top folder
+        return _read_folder(subdirs[0], shown)
+    tables = [x for x in files if x.suffix == ".txt" and x.name.lower() != "info.txt"]
+    if len(tables) == 1:
+        return read_delivery(tables[0])
+    raise ValueError(f"{shown} holds no KCDC delivery (no row_mapping.txt, no single events file): {_EXPECTED}")
 
 
 # --------------------------------------------------------------------------- registry

@@ -156,7 +156,8 @@ class Simulation:
             t_abs, run = exp.clock(t_rec)
             gt = np.floor(t_abs)
             cols["Gt"] = gt.astype(np.int64)
-            cols["Mt"] = np.minimum(np.floor((t_abs - gt) * 1e6), 999999).astype(np.int32)
+            # KCDC's micro time: 0 .. 999,999,999 within the second (kcdc.formats.COLUMNS["Mt"])
+            cols["Mt"] = np.minimum(np.floor((t_abs - gt) * 1e9), 999_999_999).astype(np.int32)
             gidx = done + np.arange(m, dtype=np.int64)
             first = np.empty(m, dtype=np.int64)
             if m:

@@ -94,12 +94,15 @@ def test_lifecycle_every_format(stack, fmt, tmp_path):
     elif fmt == "ascii":
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-            assert any(n.endswith("row_mapping.txt") for n in names)
+            # KCDC's request.zip: the tables, row_mapping.txt and Info.txt at the top level
+            assert {"row_mapping.txt", "Info.txt", "general.txt", "array.txt"} <= set(names)
             z.extractall(tmp_path / "x")
-        folder = next(p for p in (tmp_path / "x").iterdir() if p.is_dir())
-        table = pd.read_csv(folder / "array.txt", sep=r"\s+", comment="#")
+        folder = tmp_path / "x"
+        assert path.name == "request.zip"
+        assert (folder / "row_mapping.txt").read_text().splitlines()[0] == "general\tarray"
+        table = pd.read_csv(folder / "array.txt", sep="\t")
         assert len(table) == len(want) and {"E", "Ze"} <= set(table.columns)
-        general = pd.read_csv(folder / "general.txt", sep=r"\s+", comment="#")
+        general = pd.read_csv(folder / "general.txt", sep="\t")
         assert {"Mt", "Ev"} <= set(general.columns) and len(general) == len(want)
 
 

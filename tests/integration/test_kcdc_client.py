@@ -52,21 +52,21 @@ def test_client_workflow_and_cache(stack, client, tmp_path):
     assert client.datashop("kascade-test")["columns"]["E"]["kind"] == "float"
 
     req = client.request("kascade-test", ["E", "Ze", "Nmu", "Ev"],
-                         cuts=[("E", ">", 15.5), ("Ze", "between", (0, 25)), ("Mt", "<", 900000)],
+                         cuts=[("E", ">", 15.5), ("Ze", "between", (0, 25)), ("Mt", "<", 900_000_000)],
                          format="hdf5")
     assert isinstance(req, kcdc.Request) and req.state in ("Scheduled", "Running", "Finished")
     req.wait(timeout=60)  # with the tqdm bar
     assert req.state == "Finished"
     df = req.to_pandas()
     full = _frame(stack)
-    want = full[(full.E > 15.5) & (full.Ze >= 0) & (full.Ze <= 25) & (full.Mt < 900000)]
+    want = full[(full.E > 15.5) & (full.Ze >= 0) & (full.Ze <= 25) & (full.Mt < 900_000_000)]
     assert list(df.columns) == ["E", "Ze", "Nmu", "Ev"] and len(df) == len(want) == req.rows
     np.testing.assert_array_equal(np.sort(df.Ev.to_numpy()), np.sort(want.Ev.to_numpy()))
 
     # the same request again: no second download (served from the local cache)
     downloads = stack.dc.log().count(f"api/requests/{req.id}/file")
     again = client.request("kascade-test", ["Ev", "E", "Ze", "Nmu"],
-                           cuts=[{"column": "Mt", "op": "<", "value": 900000}, ("E", ">", 15.5),
+                           cuts=[{"column": "Mt", "op": "<", "value": 900_000_000}, ("E", ">", 15.5),
                                  ("Ze", "between", [0, 25])], format="hdf5")
     assert again.id == req.id
     df2 = again.to_pandas()

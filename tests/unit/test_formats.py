@@ -26,7 +26,7 @@ def _scalars(rng, n=N, truth=False):
         "T": rng.normal(10, 5, n).astype(np.float32),
         "P": rng.normal(1005, 5, n).astype(np.float32),
         "Gt": (1e9 + np.arange(n) * 7).astype(np.int64),
-        "Mt": rng.integers(0, 10**6, n).astype(np.int32),
+        "Mt": rng.integers(0, 10**9, n).astype(np.int32),
         "R": np.full(n, 4711, dtype=np.int32),
         "Ev": np.arange(n, dtype=np.int64),
     }
@@ -106,22 +106,23 @@ def test_ascii_layout_round_trip(tmp_path):
     df = _scalars(rng, truth=True)
     d = formats.write_ascii(df, tmp_path / "ascii", metadata={"seed": 1})
     names = sorted(x.name for x in d.iterdir())
-    assert names == ["array.txt", "general.txt", "info.txt", "row_mapping.txt", "simulation.txt"]
+    assert names == ["Info.txt", "array.txt", "general.txt", "row_mapping.txt", "simulation.txt"]
     first = (d / "row_mapping.txt").read_text().splitlines()
-    assert first[0].split() == ["general", "array", "simulation"] and len(first) == N + 1
-    header = [ln for ln in (d / "array.txt").read_text().splitlines() if not ln.startswith("#")][0]
-    assert header.split() == ["E", "Xc", "Yc", "Ze", "Az", "Ne", "Nmu", "Age"]
+    assert first[0].split("\t") == ["general", "array", "simulation"] and len(first) == N + 1
+    header = (d / "array.txt").read_text().splitlines()[0]
+    assert header.split("\t") == ["E", "Xc", "Yc", "Ze", "Az", "Ne", "Nmu", "Age"]
     back = formats.read_ascii(d)
     # ASCII reorders columns by component; compare per column. Floats are written
     # with 9 (float32) / 17 (float64) significant digits, which round-trips exactly.
     for c in df.columns:
         x, y = df[c].to_numpy(), back[c].to_numpy()
         if x.dtype.kind in "fiu":
-            assert y.dtype == x.dtype, c  # dtypes come back via info.txt
+            assert y.dtype == x.dtype, c  # dtypes come back via Info.txt
             np.testing.assert_array_equal(x, y, err_msg=c)
         else:
             assert list(map(str, x)) == list(map(str, y))
-    assert json.loads((d / "info.txt").read_text().split("\n", 1)[1])["metadata"] == {"seed": 1}
+    info = (d / "Info.txt").read_text()
+    assert json.loads(info.split("[metadata]\n", 1)[1]) == {"seed": 1}
 
 
 def test_ascii_and_csv_refuse_arrays(tmp_path):

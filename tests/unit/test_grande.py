@@ -46,12 +46,14 @@ def test_datashop_contract_and_kcdc_exports(measured, tmp_path):
     # the stations span ~700 m x 700 m
     assert 650 < max(st["x_m"]) - min(st["x_m"]) < 900
     np.testing.assert_allclose(df["E"], grande.energy(df["Nch"], df["Nmu"], df["Ze"]), atol=2e-5)
-    # KCDC ASCII export puts the Grande quantities into grande.txt with their units
+    # KCDC ASCII export puts the Grande quantities into grande.txt (KCDC's columns: no E,
+    # which goes to analysis.txt) and their units into Info.txt
     small = df.iloc[:500]
     formats.write_ascii(small, tmp_path / "ascii", metadata={"experiment": meta["experiment"]})
     text = (tmp_path / "ascii" / "grande.txt").read_text().splitlines()
-    assert "Nch[log10(number)]" in text[1] and text[2].split()[:1] == ["E"]
-    assert (tmp_path / "ascii" / "row_mapping.txt").read_text().split("\n")[0] == "general grande"
+    assert text[0].split("\t")[:2] == ["Xc", "Yc"] and "E" not in text[0].split("\t")
+    assert "Nch\tlog10(number)" in (tmp_path / "ascii" / "Info.txt").read_text()
+    assert (tmp_path / "ascii" / "row_mapping.txt").read_text().split("\n")[0] == "general\tgrande\tanalysis"
     back = formats.read_ascii(tmp_path / "ascii")
     np.testing.assert_allclose(back["Nch"], small["Nch"], rtol=1e-6)
     formats.write_hdf5(small, tmp_path / "g.h5", metadata={"experiment": meta["experiment"]})

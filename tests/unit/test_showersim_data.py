@@ -63,7 +63,7 @@ def test_datashop_contract(station_set):
     assert set(MEASURED + ["E_true", "A", "Z", "primary", "EDeposit", "MDeposit", "Arrival"]) <= set(df.columns)
     # the measured E column is the KCDC formula applied to the measured columns
     np.testing.assert_allclose(df["E"], physics.kcdc_energy(df["Ne"], df["Nmu"], df["Ze"]), atol=1e-5)
-    assert (np.diff(df["Gt"].to_numpy() * 10**6 + df["Mt"].to_numpy()) >= 0).all()  # time ordered
+    assert (np.diff(df["Gt"].to_numpy() * 10**9 + df["Mt"].to_numpy()) >= 0).all()  # time ordered
 
 
 def test_measured_like_has_no_truth(tmp_path):

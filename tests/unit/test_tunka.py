@@ -47,7 +47,7 @@ def test_datashop_contract_and_estimators(measured, tmp_path):
     np.testing.assert_allclose(df["Xmax"], tunka.xmax_from_steepness(df["Steepness"], df["Ze"]), atol=0.05)
     small = df.iloc[:300]
     formats.write_ascii(small, tmp_path / "a", metadata={"experiment": "Tunka-133"})
-    assert (tmp_path / "a" / "row_mapping.txt").read_text().split("\n")[0] == "general tunka"
+    assert (tmp_path / "a" / "row_mapping.txt").read_text().split("\n")[0] == "general\ttunka"
     np.testing.assert_allclose(formats.read_ascii(tmp_path / "a")["Q200"], small["Q200"], rtol=1e-6)
 
 

@@ -51,6 +51,26 @@ class Env:
         return self.hub.api("GET", f"users/{user}").json()
 
 
+def astrohub_login_config(crypt_key: str) -> list[str]:
+    """Hub config lines: astrohub's own _apply_login from the ASTROHUB_* settings in the hub's
+    environment (as in production), auth state encrypted with ``crypt_key``."""
+    return [
+        "from astrohub import config as astro_config, settings as astro_settings",
+        # only the hub's settings: a test run may have other ASTROHUB_* variables (e2e)
+        "import os",
+        "_known = {s.env for s in astro_settings.SCHEMA}",
+        "_env = {k: v for k, v in os.environ.items() if k in _known}",
+        "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
+        f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
+        # the ops service's role as deployed (astrohub.config._apply_services)
+        "from astrohub import opsapi",
+        "c.JupyterHub.custom_scopes = {**c.JupyterHub.custom_scopes, **opsapi.SCOPES}",
+        "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [astro_config.OPS_ROLE]",
+        # the tests run as root; the real servers are containers (jovyan)
+        "c.Spawner.args = ['--allow-root']",
+    ]
+
+
 @contextmanager
 def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS, extra_config=()):
     """Start both providers and the hub (``extra_config``: more config lines); yield an Env."""
@@ -75,22 +95,7 @@ def login_hub(base: Path, token_seconds: int = TOKEN_SECONDS, extra_config=()):
             **providers["kcdc"].settings_env("kcdc"),
             **providers["gradlci"].settings_env("gradlci"),
         })
-        hub.extra_config += [
-            "from astrohub import config as astro_config, settings as astro_settings",
-            # only the hub's settings: a test run may have other ASTROHUB_* variables (e2e)
-            "import os",
-            "_known = {s.env for s in astro_settings.SCHEMA}",
-            "_env = {k: v for k, v in os.environ.items() if k in _known}",
-            "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
-            f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
-            # the ops service's role as deployed (astrohub.config._apply_services)
-            "from astrohub import opsapi",
-            "c.JupyterHub.custom_scopes = {**c.JupyterHub.custom_scopes, **opsapi.SCOPES}",
-            "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [astro_config.OPS_ROLE]",
-            # the tests run as root; the real servers are containers (jovyan)
-            "c.Spawner.args = ['--allow-root']",
-            *extra_config,
-        ]
+        hub.extra_config += [*astrohub_login_config(crypt_key), *extra_config]
         hub.start()
         e = Env(hub, providers, ops_token)
         e.secrets_seen.update(PASSWORDS.values())
