@@ -9,6 +9,9 @@
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
     astrohub node add|remove NAME     a worker node in a container on this machine (src/astrohub/nodes.py)
     astrohub registry up   deploy the machine's own image registry
+    astrohub backup DEST   a snapshot of homes, courses, databases, secrets (src/astrohub/backup.py)
+    astrohub backup --verify DEST   read the repository back and check it
+    astrohub restore SRC   everything back before `astrohub up`, on an empty machine
 """
 
 from __future__ import annotations
@@ -104,6 +107,38 @@ def cmd_health(args) -> int:
     return 0 if health.check(hub, remove_home) else 1
 
 
+def cmd_backup(args) -> int:
+    from . import backup
+
+    stack = _stack()
+    if args.verify:
+        manifest = backup.verify(stack, args.dest)
+        print(f"backup of {manifest['stack']} from {manifest['created']} is intact: "
+              f"{len(manifest['volumes'])} volumes, {len(manifest['databases'])} databases, "
+              f"{len(manifest['state'])} state files")
+        return 0
+    t0 = time.monotonic()
+    manifest = backup.backup(stack, args.dest, progress=sys.stdout.isatty())
+    size = sum(v["bytes"] for v in manifest["volumes"].values())
+    print(f"backed up {stack.name}: {len(manifest['volumes'])} volumes ({size / 1e6:.1f} MB), "
+          f"{len(manifest['databases'])} databases, {len(manifest['state'])} state files in "
+          f"{time.monotonic() - t0:.1f} s to {args.dest}")
+    if args.keep_daily:
+        backup.forget(stack, args.dest, args.keep_daily, args.keep_weekly, args.keep_monthly)
+        print(f"kept {args.keep_daily} daily, {args.keep_weekly} weekly, {args.keep_monthly} monthly snapshots")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from . import backup
+
+    stack = _stack()
+    manifest = backup.restore(stack, args.src, progress=sys.stdout.isatty())
+    print(f"restored {stack.name} from the backup of {manifest['created']} (release {manifest['release']}): "
+          f"{len(manifest['volumes'])} volumes, {len(manifest['databases'])} databases; now `make up`")
+    return 0
+
+
 def cmd_settings_doc(args) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca = sub.add_parser("ca-cert", help="print the root certificate of the edge's local CA")
     ca.add_argument("--timeout", type=float, default=120, help="seconds to wait for a starting edge")
     ca.set_defaults(func=cmd_ca_cert)
+    bk = sub.add_parser("backup", help="snapshot the stack's data into a restic repository")
+    bk.add_argument("dest", help="repository: a folder (made at the first backup) or any restic location")
+    bk.add_argument("--verify", action="store_true", help="check the repository instead of backing up")
+    bk.add_argument("--keep-daily", type=int, default=0, help="after the backup keep this many daily snapshots ...")
+    bk.add_argument("--keep-weekly", type=int, default=4, help="... this many weekly ...")
+    bk.add_argument("--keep-monthly", type=int, default=6, help="... and monthly; the rest is pruned")
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="bring the latest snapshot back (stack down; `make up` after)")
+    rs.add_argument("src", help="the repository given to `astrohub backup`")
+    rs.set_defaults(func=cmd_restore)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
     nodes.add_parser(sub)  # astrohub node add|remove NAME, astrohub registry up
     return parser
