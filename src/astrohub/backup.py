@@ -47,8 +47,9 @@ from .settings import VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MANIFEST = "manifest.json"
-# Inside a snapshot everything sits below this folder (restic stores absolute paths).
-SNAPSHOT_ROOT = Path("/astrohub-backup")
+# Where `astrohub upgrade` backs up when not told: Debian's place for local backups
+# (copy it off the machine: a lost disk takes it along).
+DEFAULT_REPOSITORY = "/var/backups/astrohub/{stack}"
 
 
 class BackupError(DeployError):
@@ -197,11 +198,23 @@ def backup(stack: Stack, dest: str, progress: bool = True) -> dict:
     return manifest
 
 
-def _latest(repo: Repository, stack: str) -> dict:
+def _snapshot(repo: Repository, stack: str, wanted: str | None = None) -> dict:
+    """The latest snapshot of the stack, or the one whose id starts with ``wanted``."""
     snaps = json.loads(repo.restic("snapshots", "--json", "--tag", f"astrohub-{stack}").stdout or "[]")
     if not snaps:
         raise BackupError(f"the repository {repo.location} has no snapshot of stack {stack}")
+    if wanted:
+        found = [s for s in snaps if s["id"].startswith(wanted)]
+        if not found:
+            ids = ", ".join(s["short_id"] for s in snaps)
+            raise BackupError(f"no snapshot {wanted} of stack {stack} in {repo.location} (there are: {ids})")
+        return found[0]
     return max(snaps, key=lambda s: s["time"])
+
+
+def latest_snapshot(stack: Stack, location: str) -> str:
+    """The short id of the newest snapshot of the stack (what `restore --snapshot` takes)."""
+    return _snapshot(Repository(location, password_file(stack, create=False)), stack.name)["short_id"]
 
 
 def _staging_path(snapshot: dict) -> str:
@@ -216,7 +229,7 @@ def verify(stack: Stack, dest: str) -> dict:
     """Read every byte back (restic checks each blob's SHA-256), then the manifest."""
     repo = Repository(dest, password_file(stack, create=False))
     repo.restic("check", "--read-data")
-    snap = _latest(repo, stack.name)
+    snap = _snapshot(repo, stack.name)
     staging = _staging_path(snap)
     manifest = json.loads(repo.restic("dump", snap["id"], f"{staging}/{MANIFEST}").stdout)
     listed = {json.loads(line).get("path") for line in
@@ -228,12 +241,17 @@ def verify(stack: Stack, dest: str) -> dict:
     return manifest
 
 
-def restore(stack: Stack, src: str, progress: bool = True) -> dict:
-    """Bring volumes and state back before the stack is deployed (``astrohub up`` after)."""
+def restore(stack: Stack, src: str, progress: bool = True, snapshot: str | None = None,
+            skip_homes: bool = False) -> dict:
+    """Bring volumes and state back before the stack is deployed (``astrohub up`` after).
+
+    Each restored volume is made exactly what was saved. ``skip_homes`` leaves the
+    users' homes as they are: a rollback after an upgrade needs the databases back,
+    while homes were never touched by the upgrade and hold the students' newer work."""
     if docker("stack", "ps", stack.name, check=False).returncode == 0:
         raise BackupError(f"stack {stack.name} is running: `astrohub down` first (restore replaces its volumes)")
     repo = Repository(src, password_file(stack, create=False))
-    snap = _latest(repo, stack.name)
+    snap = _snapshot(repo, stack.name, snapshot)
     staging = _staging_path(snap)
     with tempfile.TemporaryDirectory(prefix="astrohub-restore-", dir="/var/tmp") as tmp:
         target = Path(tmp)
@@ -241,15 +259,21 @@ def restore(stack: Stack, src: str, progress: bool = True) -> dict:
         saved = target / staging.lstrip("/")
         manifest = json.loads((saved / MANIFEST).read_text())
         volume_dirs = {Path(p).parent.name: target / p.lstrip("/") for p in snap["paths"] if p != staging}
-        for name in manifest["volumes"]:
+        chosen = [n for n in manifest["volumes"] if not (skip_homes and n.startswith(f"{stack.name}-home-"))]
+        for name in chosen:
             if name not in volume_dirs:
                 raise BackupError(f"snapshot {snap['short_id']} lacks the folder of volume {name}")
             docker("volume", "create", name)
             dest = volume_path(name)
+            # The volume becomes what was saved: files made after the snapshot go.
+            for child in dest.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
             # The volume's own folder (mode, owner) is restored along with its content.
             subprocess.run(["cp", "-a", "--", f"{volume_dirs[name]}/.", str(dest)], check=True)
         for rel, digest in manifest["databases"].items():
             name, _, inner = rel.partition("/")
+            if name not in chosen:
+                continue
             copy = saved / "databases" / rel
             if sha256(copy) != digest:
                 raise BackupError(f"the copy of database {rel} does not match its manifest")

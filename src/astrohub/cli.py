@@ -12,6 +12,8 @@
     astrohub backup DEST   a snapshot of homes, courses, databases, secrets (src/astrohub/backup.py)
     astrohub backup --verify DEST   read the repository back and check it
     astrohub restore SRC   everything back before `astrohub up`, on an empty machine
+    astrohub upgrade       back up, build, migrate the hub's database, deploy this release
+    astrohub --version     the release of this checkout
 """
 
 from __future__ import annotations
@@ -133,9 +135,24 @@ def cmd_restore(args) -> int:
     from . import backup
 
     stack = _stack()
-    manifest = backup.restore(stack, args.src, progress=sys.stdout.isatty())
+    manifest = backup.restore(stack, args.src, progress=sys.stdout.isatty(), snapshot=args.snapshot,
+                              skip_homes=args.skip_homes)
     print(f"restored {stack.name} from the backup of {manifest['created']} (release {manifest['release']}): "
           f"{len(manifest['volumes'])} volumes, {len(manifest['databases'])} databases; now `make up`")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from . import backup, upgrade
+
+    stack = _stack()
+    repository = args.backup or backup.DEFAULT_REPOSITORY.format(stack=stack.name)
+    done = upgrade.upgrade(stack, repository, build=not args.no_build)
+    print(f"upgraded {stack.name} from {done['from']} to {done['to']}; the hub answers after {done['ready_after']:.0f} s.")
+    print(f"  Backup before the upgrade: snapshot {done['snapshot']} in {repository}")
+    print(f"  Roll back: check out {done['from']}, `astrohub down`, "
+          f"`astrohub restore --skip-homes --snapshot {done['snapshot']} {repository}`, `astrohub up`")
+    print("  Running servers keep running until culled; their next start uses the new image.")
     return 0
 
 
@@ -149,6 +166,7 @@ def cmd_settings_doc(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astrohub", description="Operate the astroparticle.online hub.")
+    parser.add_argument("--version", action="version", version=f"astrohub {settings.VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="build, deploy and wait for the hub")
     up.add_argument("--no-build", action="store_true", help="deploy the images that are there")
@@ -173,7 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     bk.set_defaults(func=cmd_backup)
     rs = sub.add_parser("restore", help="bring the latest snapshot back (stack down; `make up` after)")
     rs.add_argument("src", help="the repository given to `astrohub backup`")
+    rs.add_argument("--snapshot", help="the snapshot id to restore (default: the newest of this stack)")
+    rs.add_argument("--skip-homes", action="store_true",
+                    help="leave the users' homes as they are (a rollback after an upgrade)")
     rs.set_defaults(func=cmd_restore)
+    up_ = sub.add_parser("upgrade", help="back up, build, migrate and deploy the release of this checkout")
+    up_.add_argument("--backup", help="the backup repository (default /var/backups/astrohub/<stack>)")
+    up_.add_argument("--no-build", action="store_true", help="the release's images are built already")
+    up_.set_defaults(func=cmd_upgrade)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
     nodes.add_parser(sub)  # astrohub node add|remove NAME, astrohub registry up
     return parser

@@ -211,7 +211,8 @@ def _provider_settings(key: str, display: str) -> tuple[Setting, ...]:
     )
 
 
-VERSION = "0.1.0"
+# The release: the images' default tag and `astrohub --version` (CHANGELOG.md).
+VERSION = "0.2.0"
 
 SCHEMA: tuple[Setting, ...] = (
     # -- the deployment as a whole
