@@ -5,7 +5,8 @@
 #     node-configurable-http-proxy (tests run a real hub outside Docker),
 #     npm (installs the login tests' second OpenID Connect provider),
 #     chromium and libnss3-tools (browser tests; certutil makes chromium trust the
-#     edge's local CA), postgresql (the datacentre's production database)
+#     edge's local CA), postgresql (the datacentre's production database),
+#     restic (astrohub backup / restore)
 #   - a running dockerd (systemd where there is one, else in the background)
 #   - a single-node Swarm that advertises the docker0 address (more nodes can join)
 #   - the Debian base image (pulled, or made with debootstrap where no registry is reachable)
@@ -13,7 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-for pkg in docker.io debootstrap node-configurable-http-proxy chromium libnss3-tools postgresql; do
+for pkg in docker.io debootstrap node-configurable-http-proxy chromium libnss3-tools postgresql restic; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # a node from elsewhere (e.g. NodeSource's nodejs) brings its own npm

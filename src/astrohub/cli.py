@@ -9,6 +9,11 @@
     astrohub users import ROSTER.csv  create a class's accounts (native login), print one-time passwords
     astrohub node add|remove NAME     a worker node in a container on this machine (src/astrohub/nodes.py)
     astrohub registry up   deploy the machine's own image registry (TLS, logins); `down` removes it
+    astrohub backup DEST   a snapshot of homes, courses, databases, secrets (src/astrohub/backup.py)
+    astrohub backup --verify DEST   read the repository back and check it
+    astrohub restore SRC   everything back before `astrohub up`, on an empty machine
+    astrohub upgrade       back up, build, migrate the hub's database, deploy this release
+    astrohub --version     the release of this checkout
 """
 
 from __future__ import annotations
@@ -106,6 +111,56 @@ def cmd_health(args) -> int:
     return 0 if health.check(hub, remove_home) else 1
 
 
+def cmd_backup(args) -> int:
+    from . import backup
+
+    stack = _stack()
+    if args.verify:
+        manifest = backup.verify(stack, args.dest)
+        print(f"backup of {manifest['stack']} from {manifest['created']} is intact: "
+              f"{len(manifest['volumes'])} volumes, {len(manifest['databases'])} databases, "
+              f"{len(manifest['state'])} state files")
+        return 0
+    t0 = time.monotonic()
+    manifest = backup.backup(stack, args.dest, progress=sys.stdout.isatty())
+    size = sum(v["bytes"] for v in manifest["volumes"].values())
+    print(f"backed up {stack.name}: {len(manifest['volumes'])} volumes ({size / 1e6:.1f} MB), "
+          f"{len(manifest['databases'])} databases, {len(manifest['state'])} state files in "
+          f"{time.monotonic() - t0:.1f} s to {args.dest}")
+    if args.keep_daily:
+        backup.forget(stack, args.dest, args.keep_daily, args.keep_weekly, args.keep_monthly)
+        print(f"kept {args.keep_daily} daily, {args.keep_weekly} weekly, {args.keep_monthly} monthly snapshots")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from . import backup
+
+    stack = _stack()
+    manifest = backup.restore(stack, args.src, progress=sys.stdout.isatty(), snapshot=args.snapshot,
+                              skip_homes=args.skip_homes)
+    print(f"restored {stack.name} from the backup of {manifest['created']} (release {manifest['release']}): "
+          f"{len(manifest['volumes'])} volumes, {len(manifest['databases'])} databases; now `make up`")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from . import backup, upgrade
+
+    stack = _stack()
+    repository = args.backup or backup.DEFAULT_REPOSITORY.format(stack=stack.name)
+    done = upgrade.upgrade(stack, repository, build=not args.no_build)
+    print(f"upgraded {stack.name} from {done['from']} to {done['to']}; the hub answers after {done['ready_after']:.0f} s.")
+    print(f"  Backup before the upgrade: snapshot {done['snapshot']} in {repository}")
+    print(f"  Roll back: check out {done['from']}, `astrohub down`, "
+          f"`astrohub restore --skip-homes --snapshot {done['snapshot']} {repository}`, `astrohub up`")
+    if done["stopped"]:
+        print(f"  Servers stopped (the user network was made anew): {', '.join(done['stopped'])}; homes kept.")
+    else:
+        print("  Running servers keep running until culled; their next start uses the new image.")
+    return 0
+
+
 def cmd_settings_doc(args) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +171,7 @@ def cmd_settings_doc(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astrohub", description="Operate the astroparticle.online hub.")
+    parser.add_argument("--version", action="version", version=f"astrohub {settings.VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="build, deploy and wait for the hub")
     up.add_argument("--no-build", action="store_true", help="deploy the images that are there")
@@ -131,6 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     ca = sub.add_parser("ca-cert", help="print the root certificate of the edge's local CA")
     ca.add_argument("--timeout", type=float, default=120, help="seconds to wait for a starting edge")
     ca.set_defaults(func=cmd_ca_cert)
+    bk = sub.add_parser("backup", help="snapshot the stack's data into a restic repository")
+    bk.add_argument("dest", help="repository: a folder (made at the first backup) or any restic location")
+    bk.add_argument("--verify", action="store_true", help="check the repository instead of backing up")
+    bk.add_argument("--keep-daily", type=int, default=0, help="after the backup keep this many daily snapshots ...")
+    bk.add_argument("--keep-weekly", type=int, default=4, help="... this many weekly ...")
+    bk.add_argument("--keep-monthly", type=int, default=6, help="... and monthly; the rest is pruned")
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="bring the latest snapshot back (stack down; `make up` after)")
+    rs.add_argument("src", help="the repository given to `astrohub backup`")
+    rs.add_argument("--snapshot", help="the snapshot id to restore (default: the newest of this stack)")
+    rs.add_argument("--skip-homes", action="store_true",
+                    help="leave the users' homes as they are (a rollback after an upgrade)")
+    rs.set_defaults(func=cmd_restore)
+    up_ = sub.add_parser("upgrade", help="back up, build, migrate and deploy the release of this checkout")
+    up_.add_argument("--backup", help="the backup repository (default /var/backups/astrohub/<stack>)")
+    up_.add_argument("--no-build", action="store_true", help="the release's images are built already")
+    up_.set_defaults(func=cmd_upgrade)
     roster.add_parser(sub)  # astrohub users import ROSTER.csv
     nodes.add_parser(sub)  # astrohub node add|remove NAME
     registry.add_parser(sub)  # astrohub registry up|down

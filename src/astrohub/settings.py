@@ -211,7 +211,8 @@ def _provider_settings(key: str, display: str) -> tuple[Setting, ...]:
     )
 
 
-VERSION = "0.1.0"
+# The release: the images' default tag and `astrohub --version` (CHANGELOG.md).
+VERSION = "0.2.0"
 
 SCHEMA: tuple[Setting, ...] = (
     # -- the deployment as a whole
@@ -291,6 +292,8 @@ _BY_NAME = {s.name: s for s in SCHEMA}
 # `astrohub` command, the stack file, the containers or the tests. Listed so that
 # a typo in a real setting is still caught.
 OTHER_VARIABLES = {
+    "ASTROHUB_BACKUP_PASSWORD": "`astrohub backup`/`restore`: the backup repository's password (default: generated into the state folder at the first backup)",
+    "ASTROHUB_BACKUP_PASSWORD_FILE": "`astrohub backup`/`restore`: a file holding that password",
     "ASTROHUB_STATE_DIR": "`astrohub`: where the admin password and ops token are kept (default `.astrohub/` in the checkout)",
     "ASTROHUB_ADVERTISE_ADDR": "`make setup`, `astrohub up`: the address a new Swarm advertises (default: the `docker0` address, which worker nodes in containers reach)",
     "ASTROHUB_IMAGE_PREFIX": "swarm/stack.yml: the registry part of image names (`<registry>/` or empty), set by `astrohub up`",

@@ -7,7 +7,7 @@ from traitlets.config import Config
 
 from astrohub import courses
 from astrohub.config import apply
-from astrohub.settings import SettingsError, load
+from astrohub.settings import VERSION, SettingsError, load
 
 KEY = "ab" * 32
 COURSES = "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201"
@@ -82,8 +82,8 @@ def test_the_overlay_runs_the_exchange_and_one_formgrader_per_course_on_their_vo
     assert fg["volumes"] == ["course-astro101:/home/jovyan"]
     # Each formgrader runs its own course's image (no other course's sources in it) and
     # may set the autograding sandbox's firewall at start.
-    assert fg["image"] == "astrohub/formgrader-astro101:0.1.0"
-    assert svc["formgrader-astro201"]["image"] == "astrohub/formgrader-astro201:0.1.0"
+    assert fg["image"] == f"astrohub/formgrader-astro101:{VERSION}"
+    assert svc["formgrader-astro201"]["image"] == f"astrohub/formgrader-astro201:{VERSION}"
     assert fg["cap_add"] == ["NET_ADMIN"]
     assert fg["environment"]["JUPYTERHUB_SERVICE_PREFIX"] == "/services/astro101/"
     assert json.loads(fg["environment"]["JUPYTERHUB_OAUTH_ACCESS_SCOPES"]) == ["access:services!service=astro101"]

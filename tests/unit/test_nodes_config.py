@@ -7,7 +7,7 @@ from traitlets.config import Config
 
 from astrohub import courses, nodes, registry
 from astrohub.config import apply
-from astrohub.settings import SettingsError, load
+from astrohub.settings import VERSION, SettingsError, load
 from astrohub.spawner import AstroSwarmSpawner, placement_constraints
 
 
@@ -18,17 +18,17 @@ def loaded(**env):
 def test_without_a_registry_the_images_keep_their_local_names():
     s = loaded()
     assert s.registry == "" and s.image_prefix == ""
-    assert s.image == "astrohub/singleuser:0.1.0"
-    assert apply(s, Config()).AstroSwarmSpawner.image == "astrohub/singleuser:0.1.0"
+    assert s.image == f"astrohub/singleuser:{VERSION}"
+    assert apply(s, Config()).AstroSwarmSpawner.image == f"astrohub/singleuser:{VERSION}"
 
 
 def test_with_a_registry_every_image_is_named_after_it():
     s = loaded(registry="127.0.0.1:5000", courses="astro101:teachers")
-    assert s.image == "127.0.0.1:5000/astrohub/singleuser:0.1.0"
+    assert s.image == f"127.0.0.1:5000/astrohub/singleuser:{VERSION}"
     assert apply(s, Config()).AstroSwarmSpawner.image == s.image
     overlay = courses.stack_overlay(s)["services"]
-    assert overlay["ngshare"]["image"] == "127.0.0.1:5000/astrohub/ngshare:0.1.0"
-    assert overlay["formgrader-astro101"]["image"] == "127.0.0.1:5000/astrohub/formgrader-astro101:0.1.0"
+    assert overlay["ngshare"]["image"] == f"127.0.0.1:5000/astrohub/ngshare:{VERSION}"
+    assert overlay["formgrader-astro101"]["image"] == f"127.0.0.1:5000/astrohub/formgrader-astro101:{VERSION}"
     # Course volumes are local to a node: the services stay on the manager.
     assert overlay["ngshare"]["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
 

@@ -1,0 +1,135 @@
+"""The restore drill: a populated stack backed up, wiped off the machine, restored.
+
+Its own stack (nothing else must lose its volumes): a student with a password, a
+file in the home, a data request; then `astrohub backup`, `astrohub down`, every
+volume, secret and the state folder removed; then `astrohub restore` and
+`astrohub up`: the same password logs in, the file has the same hash, the request
+is still downloadable with the same rows, and the edge's local CA is the same (browsers
+that trust it keep trusting it). Printed with -s: backup and restore times."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from astrohub import roster, settings
+from astrohub.deploy import Stack
+
+from .conftest import ROOT, wipe
+
+STUDENT = "drill-ada"
+FILE_TEXT = "Ne-Nmu notes of a whole term\n" * 2000
+
+REQUEST = """
+import kcdc, json
+r = kcdc.Client(progress=False).request("kascade", ["E", "Ze"], cuts=[("E", ">", 16.5)], format="parquet")
+r.wait(timeout=180)
+print(json.dumps({"id": r.id, "rows": len(r.to_pandas())}))
+"""
+
+
+def astrohub(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """The operator's command, as typed (`.venv/bin/astrohub ...` from the checkout)."""
+    r = subprocess.run([sys.executable, "-m", "astrohub.cli", *args], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, f"astrohub {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+def login(stack: Stack, username: str, password: str) -> int:
+    s = requests.Session()
+    s.verify = stack.ca_bundle()
+    s.get(f"{stack.local_url}/hub/login", timeout=30)
+    r = s.post(f"{stack.local_url}/hub/login", allow_redirects=False, timeout=30,
+               data={"username": username, "password": password, "_xsrf": s.cookies.get("_xsrf", "")})
+    return r.status_code
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def drill_env(tmp_path_factory):
+    port = int(os.environ.get("ASTROHUB_E2E_PORT", "18000")) + 3
+    name = os.environ.get("ASTROHUB_E2E_STACK", "astrohub-e2e") + "-drill"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASTROHUB_E2E")}
+    env.update({"ASTROHUB_STACK_NAME": name, "ASTROHUB_HTTP_PORT": str(port),
+                "ASTROHUB_PUBLIC_URL": f"https://127.0.0.1:{port}", "ASTROHUB_MEM_LIMIT": "1G",
+                "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
+                "ASTROHUB_STATE_DIR": str(tmp_path_factory.mktemp("drill-state"))})
+    stack = Stack(ROOT, settings.load({k: v for k, v in env.items() if k != "ASTROHUB_STATE_DIR"},
+                                      secrets_dir="/nonexistent"))
+    os.environ["ASTROHUB_STATE_DIR"], saved = env["ASTROHUB_STATE_DIR"], os.environ.get("ASTROHUB_STATE_DIR")
+    wipe(stack)
+    yield env, stack
+    wipe(stack)
+    if saved is None:
+        os.environ.pop("ASTROHUB_STATE_DIR", None)
+    else:
+        os.environ["ASTROHUB_STATE_DIR"] = saved
+
+
+def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path, monkeypatch):
+    env, stack = drill_env
+    astrohub(env, "up", "--no-build")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca_bundle())
+    root_before = stack.root_certificate()
+    hub = stack.hub_client(timeout=60)
+    created = roster.submit(stack.local_url, stack.secret_value("ops_token"),
+                            roster.parse(f"username,groups\n{STUDENT},students\n"))
+    password = created["created"][0]["password"]
+    assert login(stack, STUDENT, password) == 302
+    hub.start(STUDENT)
+    r = hub.server("PUT", STUDENT, "/api/contents/term-notes.txt",
+                   json={"type": "file", "format": "text", "content": FILE_TEXT})
+    assert r.status_code in (200, 201), r.text[:300]
+    text, _, _ = hub.execute(STUDENT, REQUEST, timeout=240)
+    request = last_json(text)
+    assert request["rows"] > 0
+    hub.stop(STUDENT)
+
+    repo = tmp_path / "backups"
+    t0 = time.monotonic()
+    astrohub(env, "backup", str(repo))
+    took_backup = time.monotonic() - t0
+    out = astrohub(env, "backup", "--verify", str(repo)).stdout
+    assert "is intact" in out
+    backup_password = (stack.state_dir / "backup_password").read_text().strip()
+
+    # Nothing left on the machine: stack, volumes, secrets, the state folder.
+    astrohub(env, "down")
+    stack.forget()
+    shutil.rmtree(stack.state_dir)
+    assert not stack.secret_value("ops_token")
+
+    t0 = time.monotonic()
+    astrohub({**env, "ASTROHUB_BACKUP_PASSWORD": backup_password}, "restore", str(repo))
+    astrohub(env, "up", "--no-build")
+    took_restore = time.monotonic() - t0
+    print(f"\nrestore drill: backup {took_backup:.1f} s, restore + up {took_restore:.1f} s, "
+          f"repository {sum(p.stat().st_size for p in repo.rglob('*') if p.is_file()) / 1e6:.1f} MB")
+
+    assert stack.root_certificate() == root_before
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca_bundle())
+    assert login(stack, STUDENT, password) == 302
+    assert login(stack, STUDENT, password + "x") != 302
+    hub = stack.hub_client(timeout=60)
+    hub.start(STUDENT)
+    r = hub.server("GET", STUDENT, "/api/contents/term-notes.txt")
+    assert r.status_code == 200
+    assert hashlib.sha256(r.json()["content"].encode()).hexdigest() == hashlib.sha256(FILE_TEXT.encode()).hexdigest()
+    again = last_json(hub.execute(STUDENT, (
+        "import kcdc, json\n"
+        f"r = kcdc.Client(progress=False).get({request['id']!r})\n"
+        "print(json.dumps({'state': r.state, 'rows': len(r.to_pandas())}))"), timeout=240)[0])
+    assert again == {"state": "Finished", "rows": request["rows"]}
+    hub.stop(STUDENT)
