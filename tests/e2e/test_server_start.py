@@ -15,7 +15,7 @@ import pytest
 
 from astrohub.deploy import docker
 
-STUDENT, TEACHER = "lise", "emmy"
+STUDENT, TEACHER = "lise", "cecilia"
 # Module names as they exist in memory only once imported: the submodules of the
 # packages (a package name alone also appears in code that merely tries to import it,
 # as jsonschema does, and in the server's list of disabled extensions).
