@@ -1,0 +1,80 @@
+"""What a user server loads when the hub starts it (issue 22, start cost).
+
+Not timed: the test looks inside the running server process. The modules behind
+the slow import (rfc3987_syntax and its parser generator lark) must not be
+loaded, and a student's server must not load nbgrader's formgrader while a
+teacher's does. The process's memory is searched for the module names (a
+privileged `docker exec` into the task's container reads /proc/<pid>/mem); the
+names of modules that are loaded in both servers are the control that the
+search sees the interpreter's modules at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from astrohub.deploy import docker
+
+STUDENT, TEACHER = "lise", "cecilia"
+# Module names as they exist in memory only once imported: the submodules of the
+# packages (a package name alone also appears in code that merely tries to import it,
+# as jsonschema does, and in the server's list of disabled extensions).
+SLOW_IMPORT = ["rfc3987_syntax.syntax_helpers", "lark.lark", "lark.parser_frontends"]
+FORMGRADER = "nbgrader.server_extensions.formgrader.handlers"
+EVERY_SERVER = ["jupyter_server.serverapp", "jupyter_events.logger", "jsonschema._format"]
+
+SCAN = r"""
+import os, sys
+needles = [n.encode() for n in sys.argv[1:]]
+server = next(p for p in os.listdir("/proc") if p.isdigit()
+              and b"jupyterhub-singleuser" in open(f"/proc/{p}/cmdline", "rb").read())
+found = set()
+with open(f"/proc/{server}/maps") as maps, open(f"/proc/{server}/mem", "rb", 0) as mem:
+    for line in maps:
+        span, perms = line.split()[:2]
+        if not perms.startswith("r"):
+            continue
+        start, end = (int(a, 16) for a in span.split("-"))
+        try:
+            mem.seek(start)
+            data = mem.read(end - start)
+        except (OSError, OverflowError, ValueError):  # [vvar], [vsyscall]: not readable
+            continue
+        found.update(n for n in needles if n in data)
+print("\n".join(sorted(n.decode() for n in found)))
+"""
+
+
+def server_container(service: str) -> str:
+    ids = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}").stdout.split()
+    assert len(ids) == 1, f"expected one running container of {service}, found {ids}"
+    return ids[0]
+
+
+def modules_in_server(stack, user: str, names: list[str]) -> set[str]:
+    container = server_container(f"{stack.name}-user-{user}")
+    result = docker("exec", "--privileged", "-u", "root", container, "python", "-c", SCAN, *names)
+    return set(result.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def servers(stack, hub):
+    hub.create_user(STUDENT)
+    hub.create_user(TEACHER, admin=True)
+    for user in (STUDENT, TEACHER):
+        hub.start(user, timeout=300)
+    yield
+    for user in (STUDENT, TEACHER):
+        hub.stop(user)
+
+
+@pytest.mark.parametrize("user", [STUDENT, TEACHER])
+def test_the_slow_import_is_not_loaded(stack, servers, user):
+    found = modules_in_server(stack, user, SLOW_IMPORT + EVERY_SERVER)
+    assert set(EVERY_SERVER) <= found, f"the search did not see the server's own modules: {found}"
+    assert not found & set(SLOW_IMPORT)
+
+
+def test_only_the_teacher_loads_the_formgrader(stack, servers):
+    assert FORMGRADER not in modules_in_server(stack, STUDENT, [FORMGRADER, *EVERY_SERVER])
+    assert FORMGRADER in modules_in_server(stack, TEACHER, [FORMGRADER, *EVERY_SERVER])
