@@ -33,13 +33,15 @@ def kernel_ids_running(container: str) -> set[str]:
 
 def test_thirty_visitors_at_once_all_get_a_page_and_leave_no_kernel(dashboards_up):
     stack = dashboards_up
-    deadline = time.monotonic() + 600
+    # Generous: on the shared two-core test machine (load 30-40) thirty kernel starts on the
+    # service's one CPU took over ten minutes; the test is about no visitor failing.
+    deadline = time.monotonic() + 1500
     with ThreadPoolExecutor(VISITORS) as pool:
         visits = list(pool.map(lambda n: visit(stack.local_url, "spectrum.ipynb", deadline=deadline, hold=2.0,
                                                ca_file=os.environ["SSL_CERT_FILE"], close_by_unload=n % 2 == 0,
                                                query=f"visitor={n}"), range(VISITORS)))
-    failed = [(n, v.error, v.statuses[-5:]) for n, v in enumerate(visits) if v.error]
-    assert not failed, failed
+    failed = [(n, v.error, v.waited, v.statuses[-3:]) for n, v in enumerate(visits) if v.error]
+    assert not failed, f"{len(failed)} of {VISITORS} failed: {failed}"
     assert not [s for v in visits for s in v.statuses if s >= 500]
     assert all(v.kernel for v in visits)
     print(f"\n{VISITORS} visitors: {sum(1 for v in visits if v.waited)} waited in line "
