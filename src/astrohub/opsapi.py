@@ -1,14 +1,21 @@
-"""POST /hub/api/astrohub/users/<name>: create a hub user without `admin:users`.
+"""The ops service's way to plain users, and not to admins' powers.
 
-JupyterHub's own user creation needs `admin:users`, which includes
-`admin:auth_state`: every user's provider tokens. The ops service (`astrohub
-health`, the tests, the benchmarks) only needs to make plain users, so it gets
-this route's custom scope instead; admins are made by the operator (astrohub.admins).
+POST /hub/api/astrohub/users/<name> creates a hub user without `admin:users`:
+JupyterHub's own user creation needs that scope, which includes `admin:auth_state`
+(every user's provider tokens). The ops service (`astrohub health`, the tests, the
+benchmarks) only makes plain users, so it gets this route's custom scope instead;
+admins are made by the operator (astrohub.admins).
+
+POST /hub/api/users/<name>/tokens (JupyterHub's own route, answered here first) refuses
+a token for an admin to anyone but that admin or another admin: with the `tokens`
+scope the ops service could otherwise mint an admin's token, and read auth state with it.
 """
 
 from __future__ import annotations
 
 from jupyterhub.apihandlers.base import APIHandler
+from jupyterhub.apihandlers.users import UserTokenListAPIHandler
+from jupyterhub.user import User
 from jupyterhub.utils import maybe_future
 from tornado import web
 
@@ -41,4 +48,15 @@ class CreateUserHandler(APIHandler):
         self.finish(self.user_model(user))
 
 
-HANDLERS = [(r"/api/astrohub/users/([^/]+)", CreateUserHandler)]
+class UserTokensHandler(UserTokenListAPIHandler):
+    async def post(self, user_name):
+        owner, requester = self.find_user(user_name), self.current_user
+        if owner is not None and owner.admin and requester is not None:
+            is_owner = isinstance(requester, User) and requester.name == owner.name
+            if not is_owner and not getattr(requester, "admin", False):
+                raise web.HTTPError(403, f"{owner.name} is an admin: only they or another admin can make their tokens")
+        return await super().post(user_name)
+
+
+HANDLERS = [(r"/api/astrohub/users/([^/]+)", CreateUserHandler),
+            (r"/api/users/([^/]+)/tokens", UserTokensHandler)]

@@ -226,6 +226,12 @@ def test_the_ops_token_reads_no_auth_state(env):
     again = requests.post(env.hub.url + "hub/api/astrohub/users/ops-made", headers=ops, timeout=30)
     assert again.status_code == 409
     assert requests.delete(env.hub.api_url + "/users/ops-made", headers=ops, timeout=30).status_code == 204
+    # nor mint a token for an admin, whose token would read auth state
+    env.hub.create_user("boss", admin=True)
+    r = requests.post(env.hub.api_url + "/users/boss/tokens", json={"note": "escalate"}, headers=ops, timeout=30)
+    assert r.status_code == 403 and "admin" in r.json()["message"], r.text
+    r = requests.post(env.hub.api_url + "/users/kcdc-ada/tokens", json={"note": "plain"}, headers=ops, timeout=30)
+    assert r.status_code == 201, r.text  # a plain user's token, as the tests and benchmarks need
     # the route is the ops service's only
     student = env.hub.create_token("kcdc-ada")
     r = requests.post(env.hub.url + "hub/api/astrohub/users/intruder", headers={"Authorization": f"token {student}"}, timeout=30)
