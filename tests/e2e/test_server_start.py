@@ -16,6 +16,8 @@ import pytest
 from astrohub.deploy import docker
 
 STUDENT, TEACHER = "lise", "cecilia"
+# A teacher is a member of a course's formgrade-<course> group (AstroSwarmSpawner.is_teacher).
+TEACHERS = "formgrade-astro201"
 # Module names as they exist in memory only once imported: the submodules of the
 # packages (a package name alone also appears in code that merely tries to import it,
 # as jsonschema does, and in the server's list of disabled extensions).
@@ -60,7 +62,10 @@ def modules_in_server(stack, user: str, names: list[str]) -> set[str]:
 @pytest.fixture(scope="module")
 def servers(stack, hub):
     hub.create_user(STUDENT)
-    hub.create_user(TEACHER, admin=True)
+    hub.create_user(TEACHER)
+    assert hub.api("POST", f"/groups/{TEACHERS}").status_code in (201, 409)
+    r = hub.api("POST", f"/groups/{TEACHERS}/users", json={"users": [TEACHER]})
+    assert r.status_code == 200, r.text
     for user in (STUDENT, TEACHER):
         hub.start(user, timeout=300)
     yield
