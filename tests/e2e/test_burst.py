@@ -63,9 +63,11 @@ def test_the_first_requested_are_among_the_first_ready(burst):
 def test_the_hub_answers_during_the_burst(burst):
     result, _ = burst
     # Each poll of the burst is a request to the API and one to the login page:
-    # all answered (an error would have ended the burst) and none took long.
+    # all answered (an error would have ended the burst), none hung. The bound is
+    # loose on purpose (a shared 2-core machine at load 30 once took 10.6 s for
+    # the login page); how fast they answer is a figure of benchmarks/spawn.py.
     assert len(result.api_times) >= 10 and len(result.login_times) >= 10
-    assert max(result.api_times) < 10 and max(result.login_times) < 10
+    assert max(result.api_times) < 30 and max(result.login_times) < 30
 
 
 def test_the_waiting_student_sees_their_place_and_then_their_server(burst):
