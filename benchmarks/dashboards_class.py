@@ -64,7 +64,8 @@ class MemoryPeak(threading.Thread):
 
     def run(self):
         while self.running:
-            out = docker("exec", self.container, "cat", "/sys/fs/cgroup/memory.current", check=False).stdout.strip()
+            out = docker("exec", self.container, "sh", "-c", "cat /sys/fs/cgroup/memory.current 2>/dev/null || "
+                         "cat /sys/fs/cgroup/memory/memory.usage_in_bytes", check=False).stdout.strip()  # cgroup v2 / v1
             if out.isdigit():
                 self.peak = max(self.peak, int(out))
             time.sleep(1)
