@@ -22,7 +22,7 @@ A service is created only if its spec gives no way to the host: no bind mounts,
 no volume whose driver options make it a bind of a host path, no added
 capabilities, sysctls, unconfined seccomp or AppArmor, no plugin runtime, no
 host network, and its name starts with ``--service-prefix`` (the stack's user
-servers) when one is given. Everything else (containers, exec, images, secrets,
+servers) when one is given; only services with that prefix may be removed. Everything else (containers, exec, images, secrets,
 configs, swarm, plugins, system, events, logs, service updates) is refused.
 """
 
@@ -124,15 +124,15 @@ class Filter:
                 check_service_spec(json.loads(body or b"{}"), self.service_prefix)
             elif body:
                 raise Refused(f"{request.method} {bare} with a body")
+            if request.method == "DELETE" and self.service_prefix:
+                await self.check_removal(bare.rsplit("/", 1)[1])
         except Refused as e:
             log.warning("refused %s %s: %s", request.method, request.path, e)
             return web.json_response({"message": f"refused by the astrohub docker filter: {e}"}, status=403)
         except ValueError:
             return web.json_response({"message": "refused by the astrohub docker filter: body is not JSON"}, status=400)
-        if self.session is None:
-            self.session = ClientSession(connector=UnixConnector(path=self.socket_path))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
-        async with self.session.request(request.method, f"http://docker{request.path_qs}", headers=headers,
+        async with self._session().request(request.method, f"http://docker{request.path_qs}", headers=headers,
                                         data=body or None, allow_redirects=False) as upstream:
             response = web.StreamResponse(status=upstream.status, headers={
                 k: v for k, v in upstream.headers.items() if k.lower() not in _HOP})
@@ -141,6 +141,18 @@ class Filter:
                 await response.write(chunk)
             await response.write_eof()
             return response
+
+    async def check_removal(self, service: str) -> None:
+        """Only the user servers' services may go (not the stack's edge, hub, ...)."""
+        async with self._session().get(f"http://docker/services/{service}") as r:
+            name = ((await r.json()).get("Spec") or {}).get("Name", "") if r.status == 200 else ""
+        if r.status == 200 and not name.startswith(self.service_prefix):
+            raise Refused(f"service {name!r} does not start with {self.service_prefix!r}")
+
+    def _session(self) -> ClientSession:
+        if self.session is None:
+            self.session = ClientSession(connector=UnixConnector(path=self.socket_path))
+        return self.session
 
     async def close(self, _app=None) -> None:
         if self.session is not None:
