@@ -25,7 +25,8 @@ A service is created only if its spec gives no way to the host: no bind mounts,
 no volume whose driver options make it a bind of a host path, no added
 capabilities, sysctls, unconfined seccomp or AppArmor, no plugin runtime, no
 host network, and its name and the names of the secrets it mounts start with
-``--service-prefix`` (the stack's user servers) when one is given: the stack's own
+``--service-prefix`` (the stack's user servers) when one is given (and only such
+services may be removed): the stack's own
 secrets (the edge's TLS key, the registry's push login) stay out of user servers.
 Everything else (containers, exec, images, configs, swarm, plugins, system, events,
 logs, service updates) is refused.
@@ -137,6 +138,8 @@ class Filter:
                 self.check_secret_name(await self.secret_name(bare.rsplit("/", 1)[1]))
             elif body:
                 raise Refused(f"{request.method} {bare} with a body")
+            if request.method == "DELETE" and bare.startswith("/services/") and self.service_prefix:
+                await self.check_removal(bare.rsplit("/", 1)[1])
         except Refused as e:
             log.warning("refused %s %s: %s", request.method, request.path, e)
             return web.json_response({"message": f"refused by the astrohub docker filter: {e}"}, status=403)
@@ -163,6 +166,13 @@ class Filter:
             if r.status != 200:
                 raise Refused(f"secret {secret_id} not found")
             return (await r.json())["Spec"]["Name"]
+
+    async def check_removal(self, service: str) -> None:
+        """Only the user servers' services may go (not the stack's edge, hub, ...)."""
+        async with self._session().get(f"http://docker/services/{service}") as r:
+            name = ((await r.json()).get("Spec") or {}).get("Name", "") if r.status == 200 else ""
+        if r.status == 200 and not name.startswith(self.service_prefix):
+            raise Refused(f"service {name!r} does not start with {self.service_prefix!r}")
 
     def _session(self) -> ClientSession:
         if self.session is None:

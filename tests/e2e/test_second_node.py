@@ -198,7 +198,14 @@ def test_an_anonymous_pull_of_the_formgrader_image_is_refused(two_nodes, tmp_pat
     s, _, _, _, machine = two_nodes
     ref = f"{REGISTRY}/astrohub/formgrader:{s.settings.image_tag}"
     r = subprocess.run(["docker", "pull", ref], env=_docker_as(tmp_path, "anonymous", []), capture_output=True, text=True)
-    assert r.returncode != 0 and ("no basic auth credentials" in r.stderr or "unauthorized" in r.stderr), r.stderr
+    # Docker tries https, gets 401, then (a loopback registry counts as insecure) plain
+    # http, which the registry answers with 400: it reports the last of these.
+    assert r.returncode != 0 and any(w in r.stderr for w in (
+        "no basic auth credentials", "unauthorized", "HTTP request to an HTTPS server")), r.stderr
+    # The pull login gets it: the refusal above is the missing login's doing.
+    r = subprocess.run(["docker", "pull", ref], env=_docker_as(tmp_path, "pull", [machine.pull_login]),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
     r = requests.get(f"https://{REGISTRY}/v2/astrohub/formgrader/manifests/{s.settings.image_tag}",
                      verify=_ca(tmp_path, machine), timeout=10)
     assert r.status_code == 401
@@ -230,7 +237,7 @@ def test_pushing_over_the_user_image_is_refused_without_the_push_login(two_nodes
         r = subprocess.run(["docker", "push", ref], env=_docker_as(tmp_path, what.replace(" ", "_"), logins),
                            capture_output=True, text=True)
         assert r.returncode != 0, f"{what}: the push went through"
-        assert any(w in r.stderr.lower() for w in ("unauthorized", "no basic auth", "denied", "unsupported", "read-only", "read only")), f"{what}: {r.stderr}"
+        assert any(w in r.stderr.lower() for w in ("unauthorized", "no basic auth", "method not allowed")), f"{what}: {r.stderr}"
     # Put the real tags back on this host (the stack's images), and the registry's copy never changed.
     images.push(s.settings.image_tag, REGISTRY, ("singleuser",), push_to=machine.push_address,
                 docker_config=machine.docker_config())

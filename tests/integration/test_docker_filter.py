@@ -165,3 +165,14 @@ def test_the_spawners_calls_pass(client):
         while subprocess.run(["docker", "volume", "rm", home], capture_output=True).returncode != 0 and time.monotonic() < deadline:
             time.sleep(1)
     assert subprocess.run(["docker", "service", "inspect", name], capture_output=True).returncode != 0
+
+
+def test_removing_a_service_outside_the_prefix_is_refused(client):
+    victim = f"dockerfilter-victim-{secrets.token_hex(4)}"
+    subprocess.run(["docker", "service", "create", "--detach", "--name", victim, "--restart-condition", "none",
+                    "--endpoint-mode", "dnsrr", IMAGE, "sleep", "60"], capture_output=True, check=True)
+    try:
+        refused(lambda: client.remove_service(victim))
+        assert subprocess.run(["docker", "service", "inspect", victim], capture_output=True).returncode == 0
+    finally:
+        subprocess.run(["docker", "service", "rm", victim], capture_output=True)
