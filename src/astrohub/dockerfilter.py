@@ -25,9 +25,9 @@ A service is created only if its spec gives no way to the host: no bind mounts,
 no volume whose driver options make it a bind of a host path, no added
 capabilities, sysctls, unconfined seccomp or AppArmor, no plugin runtime, no
 host network, and its name and the names of the secrets it mounts start with
-``--service-prefix`` (the stack's user servers) when one is given (and only such
-services may be removed): the stack's own
+``--service-prefix`` (the stack's user servers) when one is given: the stack's own
 secrets (the edge's TLS key, the registry's push login) stay out of user servers.
+Only services with that prefix may be removed.
 Everything else (containers, exec, images, configs, swarm, plugins, system, events,
 logs, service updates) is refused.
 """
