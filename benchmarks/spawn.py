@@ -54,7 +54,7 @@ def container_cpu_seconds(container: str) -> float:
     return int(stat["usage_usec"]) / 1e6
 
 
-def bare_start(image: str, timeout: float = 120) -> tuple[float, float]:
+def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
     """One bare `jupyter server` of the user image: (CPU-seconds, wall seconds) until /api answers."""
     t0 = time.monotonic()
     container = docker("run", "-d", "--rm", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
