@@ -57,7 +57,7 @@ def container_cpu_seconds(container: str) -> float:
 def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
     """One bare `jupyter server` of the user image: (CPU-seconds, wall seconds) until /api answers."""
     t0 = time.monotonic()
-    container = docker("run", "-d", "--rm", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
+    container = docker("run", "-d", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
                        "--no-browser", "--IdentityProvider.token=").stdout.strip()
     try:
         ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", container).stdout.strip()
@@ -66,7 +66,10 @@ def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
                 urllib.request.urlopen(f"http://{ip}:8888/api", timeout=1).read()
                 return container_cpu_seconds(container), time.monotonic() - t0
             except OSError:
-                time.sleep(0.05)
+                if docker("inspect", "-f", "{{.State.Running}}", container).stdout.strip() != "true":
+                    logs = docker("logs", "--tail", "20", container, check=False)
+                    raise RuntimeError(f"a bare server of {image} exited:\n{logs.stdout}{logs.stderr}") from None
+                time.sleep(0.1)
         raise RuntimeError(f"a bare server of {image} did not answer within {timeout:.0f} s")
     finally:
         docker("rm", "-f", container, check=False)
