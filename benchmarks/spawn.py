@@ -145,11 +145,14 @@ def main() -> int:
     table: dict[tuple[str, int], dict] = {}
     try:
         for spawner in args.spawners:
-            _, hub = deploy(bench_settings(args.stack, args.port, spawner))
+            stack, hub = deploy(bench_settings(args.stack, args.port, spawner))
             for n in args.users:
                 table[(spawner, n)] = result = run(hub, n, f"{spawner[:1]}{n}")
                 print(f"{spawner:8s} N={n:3d}: ready p50/p95/last {p50_p95_max(result['ready'])} s, "
                       f"failed {len(result['errors'])}", flush=True)
+                if result["errors"]:  # the hub's reasons (its API says only 500), before the stack goes
+                    print("\n".join(line for line in stack.logs(tail=400).splitlines()
+                                    if "Error starting" in line or "did not start" in line)[-2000:])
     finally:
         bench = Stack(ROOT, config)
         bench.remove()
