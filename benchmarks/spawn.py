@@ -54,10 +54,10 @@ def container_cpu_seconds(container: str) -> float:
     return int(stat["usage_usec"]) / 1e6
 
 
-def bare_start(image: str, timeout: float = 120) -> tuple[float, float]:
+def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
     """One bare `jupyter server` of the user image: (CPU-seconds, wall seconds) until /api answers."""
     t0 = time.monotonic()
-    container = docker("run", "-d", "--rm", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
+    container = docker("run", "-d", image, "jupyter", "server", "--ip=0.0.0.0", "--port=8888",
                        "--no-browser", "--IdentityProvider.token=").stdout.strip()
     try:
         ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", container).stdout.strip()
@@ -66,7 +66,10 @@ def bare_start(image: str, timeout: float = 120) -> tuple[float, float]:
                 urllib.request.urlopen(f"http://{ip}:8888/api", timeout=1).read()
                 return container_cpu_seconds(container), time.monotonic() - t0
             except OSError:
-                time.sleep(0.05)
+                if docker("inspect", "-f", "{{.State.Running}}", container).stdout.strip() != "true":
+                    logs = docker("logs", "--tail", "20", container, check=False)
+                    raise RuntimeError(f"a bare server of {image} exited:\n{logs.stdout}{logs.stderr}") from None
+                time.sleep(0.1)
         raise RuntimeError(f"a bare server of {image} did not answer within {timeout:.0f} s")
     finally:
         docker("rm", "-f", container, check=False)
@@ -142,11 +145,14 @@ def main() -> int:
     table: dict[tuple[str, int], dict] = {}
     try:
         for spawner in args.spawners:
-            _, hub = deploy(bench_settings(args.stack, args.port, spawner))
+            stack, hub = deploy(bench_settings(args.stack, args.port, spawner))
             for n in args.users:
                 table[(spawner, n)] = result = run(hub, n, f"{spawner[:1]}{n}")
                 print(f"{spawner:8s} N={n:3d}: ready p50/p95/last {p50_p95_max(result['ready'])} s, "
                       f"failed {len(result['errors'])}", flush=True)
+                if result["errors"]:  # the hub's reasons (its API says only 500), before the stack goes
+                    print("\n".join(line for line in stack.logs(tail=400).splitlines()
+                                    if "Error starting" in line or "did not start" in line)[-2000:])
     finally:
         bench = Stack(ROOT, config)
         bench.remove()

@@ -248,7 +248,6 @@ class Burst:
             answered[name] = time.monotonic()
 
         login = requests.Session()
-        login.verify = self.hub.verify
         prefix = os.path.commonprefix(self.names)
         deadline = time.monotonic() + timeout
         with ThreadPoolExecutor(len(self.names)) as pool:
@@ -271,7 +270,8 @@ class Burst:
                     elif not server and answered[name] < sent:
                         self.failed[name] = "the server stopped while starting (see the hub log)"
                 t = time.monotonic()
-                login.get(f"{self.hub.url}/hub/login", timeout=self.hub.timeout).raise_for_status()
+                # verify per request: REQUESTS_CA_BUNDLE would override a session's.
+                login.get(f"{self.hub.url}/hub/login", timeout=self.hub.timeout, verify=self.hub.verify).raise_for_status()
                 self.login_times.append(time.monotonic() - t)
                 time.sleep(max(0.0, self.interval - (time.monotonic() - sent)))
         for name in self.names:
