@@ -119,3 +119,14 @@ def test_a_kernel_bound_below_the_pools_is_refused_with_the_fix():
     with pytest.raises(settings.SettingsError, match="larger than 5 x ASTROHUB_DASHBOARDS_POOL_SIZE = 10"):
         settings.load({"ASTROHUB_DASHBOARDS_MAX_KERNELS": "8", "ASTROHUB_DASHBOARDS_POOL_SIZE": "2"},
                       secrets_dir="/nonexistent")
+
+
+def test_a_kernel_is_its_visitors_as_soon_as_the_page_names_it_and_counts_once():
+    a = Admission(max_visitor_kernels=2, renders_at_once=2)
+    d = a.ask(None, visitor(1))
+    a.kernel_known(d.ticket, "k1")  # the page is still streaming; the browser opens the websocket now
+    assert a.owner("k1").client == "visitor-1"
+    assert a.held_by(visitor(1)) == (1, 1)
+    assert a.ask(None, visitor(2)).action == "go"  # one kernel held, one render: room for one more
+    a.rendered(d.ticket, "k1")
+    assert a.counts()["visitor_kernels"] == 1 and a.owner("k1").client == "visitor-1"
