@@ -100,6 +100,7 @@ class AdmittedVoilaHandler(TornadoVoilaHandler):
                     if found:
                         kernel_id = found.group(1)
                         admission.kernel_known(decision.ticket, kernel_id)
+                        self.settings["dashboards_culler"].page_served(kernel_id)
                 self.write(snippet)
                 self.flush()
         finally:
