@@ -163,6 +163,7 @@ def main() -> None:
     stack = Stack(ROOT, settings.load(env, secrets_dir="/nonexistent"))
     if not args.existing:
         stack.deploy_fresh()
+    stack.state_dir.mkdir(parents=True, exist_ok=True)  # --existing: a stack deployed from elsewhere
     ca = stack.ca_bundle()
     limit_mb = settings.memory_mb(stack.settings.dashboards_mem_limit)
     try:

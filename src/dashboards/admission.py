@@ -60,6 +60,7 @@ class Admission:
         self.clock = clock
         self.kernels: dict[str, Holder] = {}  # visitor kernels by id
         self.rendering: dict[str, Holder] = {}  # admitted, page not finished yet
+        self.rendering_kernel: dict[str, str] = {}  # ... and its kernel, once the page names it
         self.queue: OrderedDict[str, Waiting] = OrderedDict()
 
     # -- what is held
@@ -69,8 +70,12 @@ class Admission:
         for kernel_id in [k for k in self.kernels if k not in live]:
             del self.kernels[kernel_id]
 
+    def _unassigned(self) -> list[Holder]:
+        """Pages being rendered whose kernel is not known yet."""
+        return [h for token, h in self.rendering.items() if token not in self.rendering_kernel]
+
     def held_by(self, holder: Holder) -> tuple[int, int]:
-        held = [*self.kernels.values(), *self.rendering.values()]
+        held = [*self.kernels.values(), *self._unassigned()]
         return (sum(h.client == holder.client for h in held), sum(h.address == holder.address for h in held))
 
     def over_own_limit(self, holder: Holder) -> bool:
@@ -78,7 +83,7 @@ class Admission:
         return by_client >= self.per_client or by_address >= self.per_address
 
     def free(self) -> int:
-        return max(0, min(self.max_visitor_kernels - len(self.kernels) - len(self.rendering),
+        return max(0, min(self.max_visitor_kernels - len(self.kernels) - len(self._unassigned()),
                           self.renders_at_once - len(self.rendering)))
 
     # -- the line
@@ -107,9 +112,18 @@ class Admission:
             self.queue[ticket] = Waiting(holder, now)
         return Decision("wait", ticket=ticket, position=len(ahead) + 1, own_limit=own_limit)
 
-    def rendered(self, token: str, kernel_id: str | None) -> None:
+    def kernel_known(self, token: str, kernel_id: str) -> None:
+        """The page being rendered names its kernel: from now on it is the visitor's (the
+        browser opens the kernel's websocket while the rest of the page still streams)."""
+        holder = self.rendering.get(token)
+        if holder is not None:
+            self.rendering_kernel[token] = kernel_id
+            self.kernels[kernel_id] = holder
+
+    def rendered(self, token: str, kernel_id: str | None = None) -> None:
         """The page of an admitted visitor is finished (or failed: no kernel)."""
         holder = self.rendering.pop(token, None)
+        self.rendering_kernel.pop(token, None)
         if holder is not None and kernel_id:
             self.kernels[kernel_id] = holder
 

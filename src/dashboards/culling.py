@@ -34,9 +34,14 @@ class ClosedPageCuller:
         self.closed_seconds = closed_seconds
         self.unopened_seconds = max(unopened_seconds, closed_seconds)
         self.opened: set[str] = set()  # kernels whose page opened its websocket at least once
+        self.served: dict[str, datetime] = {}  # when a kernel was handed to a visitor's page
 
     def page_opened(self, kernel_id: str) -> None:
         self.opened.add(kernel_id)
+
+    def page_served(self, kernel_id: str) -> None:
+        # A preheated kernel may have idled in its pool for long: its page's time starts now.
+        self.served[kernel_id] = datetime.now(timezone.utc)
 
     async def cull(self) -> list[str]:
         """Shut down every kernel that is not pooled, has no websocket and waited long enough:
@@ -46,6 +51,7 @@ class ClosedPageCuller:
         pooled = pooled_kernel_ids(km)
         live = set(km.list_kernel_ids())
         self.opened &= live
+        self.served = {k: t for k, t in self.served.items() if k in live}
         # _kernel_connections: jupyter_server's own count of open websockets per kernel
         connections = getattr(km, "_kernel_connections", {})
         culled = []
@@ -56,6 +62,8 @@ class ClosedPageCuller:
             if getattr(kernel, "execution_state", None) == "busy":
                 continue
             last = getattr(kernel, "last_activity", None)
+            if last is not None and kernel_id in self.served:
+                last = max(last, self.served[kernel_id])
             opened = kernel_id in self.opened
             limit = self.closed_seconds if opened else self.unopened_seconds
             if last is None or now - last < timedelta(seconds=limit):

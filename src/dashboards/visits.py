@@ -97,7 +97,10 @@ class AdmittedVoilaHandler(TornadoVoilaHandler):
             async for snippet in self.get_generator(path=path):
                 if kernel_id is None:
                     found = KERNEL_ID.search(snippet)
-                    kernel_id = found.group(1) if found else None
+                    if found:
+                        kernel_id = found.group(1)
+                        admission.kernel_known(decision.ticket, kernel_id)
+                        self.settings["dashboards_culler"].page_served(kernel_id)
                 self.write(snippet)
                 self.flush()
         finally:

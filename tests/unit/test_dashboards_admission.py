@@ -119,3 +119,37 @@ def test_a_kernel_bound_below_the_pools_is_refused_with_the_fix():
     with pytest.raises(settings.SettingsError, match="larger than 5 x ASTROHUB_DASHBOARDS_POOL_SIZE = 10"):
         settings.load({"ASTROHUB_DASHBOARDS_MAX_KERNELS": "8", "ASTROHUB_DASHBOARDS_POOL_SIZE": "2"},
                       secrets_dir="/nonexistent")
+
+
+def test_a_kernel_is_its_visitors_as_soon_as_the_page_names_it_and_counts_once():
+    a = Admission(max_visitor_kernels=2, renders_at_once=2)
+    d = a.ask(None, visitor(1))
+    a.kernel_known(d.ticket, "k1")  # the page is still streaming; the browser opens the websocket now
+    assert a.owner("k1").client == "visitor-1"
+    assert a.held_by(visitor(1)) == (1, 1)
+    assert a.ask(None, visitor(2)).action == "go"  # one kernel held, one render: room for one more
+    a.rendered(d.ticket, "k1")
+    assert a.counts()["visitor_kernels"] == 1 and a.owner("k1").client == "visitor-1"
+
+
+def test_a_pool_kernel_handed_out_late_gets_its_full_loading_time():
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from dashboards.culling import ClosedPageCuller
+
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=1000)  # idled in its pool
+    kernel = SimpleNamespace(execution_state="idle", last_activity=long_ago)
+    shut = []
+
+    async def shutdown_kernel(kernel_id):
+        shut.append(kernel_id)
+
+    km = SimpleNamespace(list_kernel_ids=lambda: ["k1"], get_kernel=lambda k: kernel, _kernel_connections={},
+                         shutdown_kernel=shutdown_kernel, log=SimpleNamespace(info=lambda *a: None))
+    culler = ClosedPageCuller(km, closed_seconds=30, unopened_seconds=300)
+    culler.page_served("k1")
+    assert asyncio.run(culler.cull()) == [] and not shut
+    culler.served["k1"] = long_ago
+    assert asyncio.run(culler.cull()) == ["k1"]
