@@ -55,13 +55,13 @@ def visit(site: str, notebook: str, *, deadline: float, ca_file: str | None = No
     """``site``: https://host:port of the edge. Returns what happened; never raises."""
     v = Visit()
     session = requests.Session()
-    if ca_file:
-        session.verify = ca_file
+    # Per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own verify.
+    verify = ca_file or True
     url = f"{site}{PREFIX}voila/render/{notebook}" + (f"?{query}" if query else "")
     t0 = time.monotonic()
     try:
         while True:
-            r = session.get(url, timeout=300)  # a page being rendered on a loaded machine takes its time
+            r = session.get(url, timeout=300, verify=verify)  # a page being rendered on a loaded machine takes its time
             v.statuses.append(r.status_code)
             if r.status_code != 200:
                 v.error = f"status {r.status_code}"
@@ -95,7 +95,7 @@ def visit(site: str, notebook: str, *, deadline: float, ca_file: str | None = No
             token = uuid.uuid4().hex  # the page's XSRF pair
             session.cookies.set("_xsrf", token)
             r = session.post(f"{site}{PREFIX}voila/api/shutdown/{v.kernel}", headers={"X-XSRFToken": token},
-                             timeout=60)
+                             timeout=60, verify=verify)
             v.statuses.append(r.status_code)
     except Exception as e:  # noqa: BLE001 - a visitor's failure is a figure, not a crash
         v.error = f"{type(e).__name__}: {e}"
