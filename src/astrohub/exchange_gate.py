@@ -317,6 +317,12 @@ def main(argv=None) -> None:
     courses = [c.strip() for c in args.courses.split(",") if c.strip()]
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     dbutil.upgrade(args.database, cmd_opts=namedtuple("CmdOpts", ["x"])(["data=true", "storage=" + args.storage]))
+    # alembic's logging set-up (in the upgrade) disables every logger that existed before
+    # it: the gate's own and tornado's access log, one line per request (which the e2e
+    # test of the autograding sandbox reads to see that student code never called).
+    for name in ("exchange-gate", "tornado.access"):
+        logging.getLogger(name).disabled = False
+        logging.getLogger(name).setLevel(logging.INFO)
     gate = Gate(os.environ["JUPYTERHUB_API_URL"], service_token(),
                 os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds,
                 int(args.course_quota_mb * 1024 * 1024))
