@@ -79,3 +79,17 @@ def test_the_configuration_reference_is_generated_from_the_schema_and_up_to_date
     assert doc.read_text() == settings.reference_markdown(), "run `astrohub settings-doc` and commit docs/configuration.md"
     for s in settings.SCHEMA:
         assert f"`{s.env}`" in doc.read_text()
+
+
+def test_the_hubs_settings_file_written_from_the_defaults_loads_back(tmp_path, monkeypatch):
+    """`astrohub up` writes every non-secret setting, empty ones too, into the hub's
+    env file; the hub must accept what the deploy wrote (an empty URL once stopped it)."""
+    from pathlib import Path
+
+    from astrohub.deploy import Stack
+
+    monkeypatch.setenv("ASTROHUB_STATE_DIR", str(tmp_path))
+    stack = Stack(Path("."), load({}, secrets_dir="/nonexistent"))
+    stack.state_dir.mkdir(parents=True)
+    env = dict(line.split("=", 1) for line in stack.write_env_file().read_text().splitlines() if line)
+    assert load(env, secrets_dir="/nonexistent").kcdc_portal_url == ""
