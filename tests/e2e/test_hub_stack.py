@@ -126,7 +126,9 @@ _PROBE = """
 import json, docker
 c = docker.from_env(version="auto").api
 out = {"nodes": len(c.nodes())}
-for name, call in [("secrets", c.secrets),
+# Listing secrets passes (no values; the spawner lists its own): making one outside
+# the user servers' prefix must not.
+for name, call in [("secrets", lambda: c.create_secret("not-a-user-server-secret", b"x")),
                    ("bind_root", lambda: c.create_container("debian:bookworm-slim", "true",
                        host_config=c.create_host_config(binds=["/:/host"]))),
                    ("swarm_leave", lambda: c.leave_swarm(force=False))]:
