@@ -141,6 +141,14 @@ def _optional_url(raw: str) -> str:
 
 _optional_url.kind = "URL or empty"
 
+
+def _optional_base_url(raw: str) -> str:
+    """A site's address or empty (a trailing slash dropped, as `_url` does)."""
+    return _optional_url(raw).rstrip("/")
+
+
+_optional_base_url.kind = "URL or empty"
+
 _COURSE = re.compile(r"^([a-z0-9][a-z0-9_-]*):([^\s:,]+)(?::([^\s:,]+))?$")
 
 
@@ -224,7 +232,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("db_url", _str, "sqlite:////srv/jupyterhub/jupyterhub.sqlite", "The hub's database (SQLAlchemy URL); the default lives on the hub's named volume.", section="deployment"),
     # -- who may log in
     Setting("authenticator", _str, "native", "How users log in: `native` (accounts kept by the hub, the embedded default), `oidc` (KCDC / GRADLCI OpenID Connect) or `kcdc-password` (the KCDC username and password, checked by the KCDC portal's own login; its session, never the password, is kept encrypted and handed to the user's server).", choices=("native", "oidc", "kcdc-password"), section="login"),
-    Setting("kcdc_portal_url", _optional_url, "", "The KCDC web portal (e.g. `https://kcdc.iap.kit.edu/`) that checks passwords with `authenticator = kcdc-password`.", section="login"),
+    Setting("kcdc_portal_url", _optional_base_url, "", "The KCDC web portal (e.g. `https://kcdc.iap.kit.edu/`) that checks passwords with `authenticator = kcdc-password`.", section="login"),
     Setting("admin_users", _list, ("admin",), "Users who are hub admins. With `native`, each gets an account at start with a generated password (the first: `admin_password`; the others: derived from `admin_key`); these names cannot be signed up.", section="login"),
     Setting("admin_password", _str, None, "Password of the first admin (native login). Generated at first `make up` and kept as a docker secret.", secret=True, section="login"),
     Setting("admin_key", _str, None, "Secret the initial passwords of the admins after the first are derived from (native login): each admin in `admin_users` gets an account at start; `astrohub up` keeps the passwords in `.astrohub/<stack>/admin_passwords`. Generated at first `make up` as a docker secret.", secret=True, section="login"),
