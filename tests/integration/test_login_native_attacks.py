@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from astrohub.admins import admin_accounts
-from tests.support.hub import HubProcess
+from tests.support.hub import ASTROHUB_NATIVE_LOGIN_CONFIG, HubProcess
 
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
 OPS_TOKEN = secrets.token_hex(32)
@@ -36,12 +36,7 @@ def hub(tmp_path_factory):
         "ASTROHUB_LOGIN_FAILURES_ALLOWED": "3",
         "ASTROHUB_LOGIN_BLOCK_SECONDS": str(BLOCK_SECONDS),
     })
-    h.extra_config += [
-        "from astrohub import config as astro_config, settings as astro_settings",
-        "_s = astro_settings.load(secrets_dir='/nonexistent')",
-        "astro_config._apply_authenticator(_s, c)",
-        "astro_config._apply_login(_s, c)",
-    ]
+    h.extra_config += ASTROHUB_NATIVE_LOGIN_CONFIG
     with h:
         yield h
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.hub import HubProcess
+from tests.support.hub import ASTROHUB_NATIVE_LOGIN_CONFIG, HubProcess
 
 OPS_TOKEN = secrets.token_hex(32)
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
@@ -43,12 +43,7 @@ def hub(tmp_path_factory):
         "ASTROHUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ASTROHUB_COURSES": "astro101:teachers-astro101:students-astro101",
     })
-    h.extra_config += [
-        "from astrohub import config as astro_config, settings as astro_settings",
-        "_s = astro_settings.load(secrets_dir='/nonexistent')",
-        "astro_config._apply_authenticator(_s, c)",
-        "astro_config._apply_login(_s, c)",
-    ]
+    h.extra_config += ASTROHUB_NATIVE_LOGIN_CONFIG
     with h:
         yield h
 

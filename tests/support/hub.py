@@ -239,3 +239,13 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: st
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout} s")
         time.sleep(interval)
+
+
+# Hub config lines that apply astrohub's own login (authenticator, login page, roles)
+# from the ASTROHUB_* settings in the hub's environment, as the deployed hub does.
+ASTROHUB_NATIVE_LOGIN_CONFIG = [
+    "from astrohub import config as astro_config, settings as astro_settings",
+    "_s = astro_settings.load(secrets_dir='/nonexistent')",
+    "astro_config._apply_authenticator(_s, c)",
+    "astro_config._apply_login(_s, c)",
+]
