@@ -143,7 +143,9 @@ def select_expression(name: str, column: Column) -> str:
     return f'"{name}"'
 
 
-KINDS = ("float", "int", "bool", "string", "array")
+# "text": the KCDC portal's kind for DateTime (not cuttable); "derived": what another
+# astrohub datacentre reports for its computed columns.
+KINDS = ("float", "int", "bool", "string", "array", "text", "derived")
 _REMOTE_MODEL_BYTES = 256 * 1024
 
 
