@@ -259,27 +259,37 @@ class Stack:
         return HubClient(self.local_url, self.secret_value("ops_token"), timeout=timeout,
                          verify=self.ca_bundle() or True)
 
+    # Ready means the hub's API and the services' routes: the hub answers before it has
+    # put the routes of its services into the proxy (it first waits for each service to
+    # answer), and until then /services/... reach the hub (403/404 pages, not data).
+    READY_PATHS = ("/hub/api/", "/services/datacentre/api/health")
+
     def wait_until_ready(self, timeout: float = 240) -> float:
-        """Wait until the hub answers through the edge and the proxy; return seconds taken."""
+        """Wait until the hub and the data service answer through the edge and the proxy;
+        return seconds taken."""
         start = time.monotonic()
         last = ""
         context = None
-        while time.monotonic() - start < timeout:
+        pending = list(self.READY_PATHS)
+        while pending and time.monotonic() - start < timeout:
             try:
                 if context is None:
                     # The local CA's root exists once the edge has started.
                     bundle = self.ca_bundle(timeout=max(1, timeout - (time.monotonic() - start)))
                     context = ssl.create_default_context(cafile=bundle)
-                with urllib.request.urlopen(f"{self.local_url}/hub/api/", timeout=5, context=context) as r:
+                with urllib.request.urlopen(f"{self.local_url}{pending[0]}", timeout=5, context=context) as r:
                     if r.status == 200 and "version" in json.loads(r.read()):
-                        return time.monotonic() - start
+                        pending.pop(0)
+                        continue
             except (urllib.error.URLError, OSError, ValueError) as e:
                 last = str(e)
             time.sleep(1)
+        if not pending:
+            return time.monotonic() - start
         why = self.certificate_problem()
         raise DeployError(
             (f"{why}\n" if why else "")
-            + f"the hub did not answer at {self.local_url}/hub/api/ within {timeout:.0f} s ({last}).\n"
+            + f"no answer at {self.local_url}{pending[0]} within {timeout:.0f} s ({last}).\n"
             + self.logs()
         )
 
