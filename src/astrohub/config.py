@@ -7,6 +7,7 @@ it on the hub's ``c``. It reads nothing but ``settings`` and writes nothing but 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 from traitlets.config import Config
 
@@ -27,6 +28,7 @@ LINE_BACKSTOP = 24 * 3600
 # What user servers reach (swarm/stack.yml, network `users`): the hub's API, the
 # proxy's public port and the egress proxy; the services only through the proxy.
 PROXY_PUBLIC_URL = "http://proxy:8000"
+PROXY_PUBLIC_PORT = 8000
 EGRESS_PROXY_URL = "http://egress:3128"
 # Names a server calls without the egress proxy (they are on its own network).
 NO_PROXY = "hub,proxy,localhost,127.0.0.1,::1"
@@ -63,6 +65,31 @@ def stack_names(settings: Settings) -> dict[str, str]:
         "user_service_prefix": f"{stack}-user",
         "home_volume": settings.home_volume.replace("{stack}", stack),
     }
+
+
+def public_host(settings: Settings) -> str:
+    return urlparse(settings.public_url).hostname or ""
+
+
+def proxy_public_url(settings: Settings) -> str:
+    """Where user servers reach the proxy's public routes (the services).
+
+    With user subdomains the proxy routes by host name: servers then call it by the
+    public host's name, which the stack gives the proxy as an alias on their network
+    (swarm/stack.yml, ASTROHUB_PROXY_ALIAS), so the Host header matches the routes."""
+    if settings.user_subdomains:
+        return f"http://{public_host(settings)}:{PROXY_PUBLIC_PORT}"
+    return PROXY_PUBLIC_URL
+
+
+def subdomain_hook(name: str, domain: str, kind: str) -> str:
+    """Users on ``<name>.<domain>`` (JupyterHub's IDNA-safe naming); services stay on the
+    hub's own host, so the dashboards' and the data service's addresses do not change."""
+    if kind != "user":
+        return domain
+    from jupyterhub.utils import subdomain_hook_idna
+
+    return subdomain_hook_idna(name, domain, kind)
 
 
 def apply(settings: Settings, c: Config) -> Config:
@@ -290,7 +317,8 @@ def _apply_courses(settings: Settings, c: Config) -> None:
     current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
     spawner.server_token_scopes = list(dict.fromkeys([*current, exchange_scope]))
     # Through the proxy's public route: user servers cannot reach the exchange's own port.
-    spawner.environment = {**spawner.get("environment", {}), "ASTROHUB_EXCHANGE_URL": PROXY_PUBLIC_URL + courses.EXCHANGE_PATH}
+    spawner.environment = {**spawner.get("environment", {}),
+                           "ASTROHUB_EXCHANGE_URL": proxy_public_url(settings) + courses.EXCHANGE_PATH}
 
 
 def _apply_datacentre(settings: Settings, c: Config) -> None:
@@ -312,7 +340,7 @@ def _apply_datacentre(settings: Settings, c: Config) -> None:
     spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
     # Notebooks reach the service through the proxy's public route: the service's
     # own port is on the backend network, out of user servers' reach.
-    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{PROXY_PUBLIC_URL}{DATACENTRE_PREFIX}"}
+    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{proxy_public_url(settings)}{DATACENTRE_PREFIX}"}
 
 
 def _apply_dashboards(settings: Settings, c: Config) -> None:
@@ -373,6 +401,9 @@ def _apply_edge(settings: Settings, c: Config) -> None:
     if not settings.public_url.startswith("https://"):
         return  # a hub without the edge (the loopback test hubs)
     c.JupyterHub.public_url = settings.public_url + "/"
+    if settings.user_subdomains:
+        c.JupyterHub.subdomain_host = settings.public_url
+        c.JupyterHub.subdomain_hook = subdomain_hook
     c.JupyterHub.cookie_options = {**c.JupyterHub.get("cookie_options", {}), "secure": True}
     tornado = dict(c.JupyterHub.get("tornado_settings", {}))
     tornado["xsrf_cookie_kwargs"] = {**tornado.get("xsrf_cookie_kwargs", {}), "secure": True}
@@ -391,7 +422,8 @@ def _apply_isolation(settings: Settings, c: Config) -> None:
     if settings.user_internet:
         for var in ("http_proxy", "https_proxy"):
             env[var] = env[var.upper()] = EGRESS_PROXY_URL
-        env["no_proxy"] = env["NO_PROXY"] = NO_PROXY
+        no_proxy = NO_PROXY + (f",{public_host(settings)}" if settings.user_subdomains else "")
+        env["no_proxy"] = env["NO_PROXY"] = no_proxy
     from .homequota import ENV, size_bytes
 
     if size_bytes(settings.home_limit):

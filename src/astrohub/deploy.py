@@ -14,12 +14,11 @@ import secrets as pysecrets
 import ssl
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
-from . import courses, edge
+from . import config, courses, edge
 from .admins import admin_accounts
 from . import settings as settings_mod
 from .settings import Settings
@@ -184,6 +183,9 @@ class Stack:
             ASTROHUB_DASHBOARDS_KERNELS_PER_ADDRESS=str(self.settings.dashboards_kernels_per_address),
             ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
             ASTROHUB_EGRESS_REPLICAS="1" if self.settings.user_internet else "0",
+            ASTROHUB_PROXY_HOST_ROUTING="1" if self.settings.user_subdomains else "",
+            ASTROHUB_PROXY_ALIAS=(config.public_host(self.settings) if self.settings.user_subdomains
+                                  else "proxy-public"),
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
         )
@@ -257,31 +259,50 @@ class Stack:
         from .hubapi import HubClient
 
         return HubClient(self.local_url, self.secret_value("ops_token"), timeout=timeout,
-                         verify=self.ca_bundle() or True)
+                         verify=self.ca_bundle() or True,
+                         subdomain_host=self.settings.public_url if self.settings.user_subdomains else "")
 
     # Ready means the hub's API and the services' routes: the hub answers before it has
     # put the routes of its services into the proxy (it first waits for each service to
     # answer), and until then /services/... reach the hub (403/404 pages, not data).
     READY_PATHS = ("/hub/api/", "/services/datacentre/api/health")
 
+    def get_local(self, path: str, ca_bundle: str, timeout: float = 5):
+        """GET ``path`` from the edge as the public host names it (urllib3 response).
+
+        Sent to ``local_url``; with user subdomains the proxy routes by host name, so the
+        request carries the public host (Host header and TLS server name) whatever
+        address it goes to."""
+        import urllib3
+
+        url = urlparse(self.local_url)
+        public = urlparse(self.settings.public_url)
+        name = public.hostname if self.settings.user_subdomains else None
+        pool = urllib3.HTTPSConnectionPool(url.hostname, url.port or 443, ca_certs=ca_bundle, cert_reqs="CERT_REQUIRED",
+                                           server_hostname=name, assert_hostname=name, timeout=timeout, retries=False)
+        headers = {"Host": public.netloc} if name else {}
+        return pool.request("GET", path, headers=headers, redirect=False)
+
     def wait_until_ready(self, timeout: float = 240) -> float:
         """Wait until the hub and the data service answer through the edge and the proxy;
         return seconds taken."""
+        import urllib3
+
         start = time.monotonic()
         last = ""
-        context = None
+        bundle = None
         pending = list(self.READY_PATHS)
         while pending and time.monotonic() - start < timeout:
             try:
-                if context is None:
+                if bundle is None:
                     # The local CA's root exists once the edge has started.
                     bundle = self.ca_bundle(timeout=max(1, timeout - (time.monotonic() - start)))
-                    context = ssl.create_default_context(cafile=bundle)
-                with urllib.request.urlopen(f"{self.local_url}{pending[0]}", timeout=5, context=context) as r:
-                    if r.status == 200 and "version" in json.loads(r.read()):
-                        pending.pop(0)
-                        continue
-            except (urllib.error.URLError, OSError, ValueError) as e:
+                r = self.get_local(pending[0], bundle)
+                if r.status == 200 and "version" in json.loads(r.data):
+                    pending.pop(0)
+                    continue
+                last = f"HTTP {r.status}"
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as e:
                 last = str(e)
             time.sleep(1)
         if not pending:

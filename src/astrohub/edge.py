@@ -40,14 +40,16 @@ def _host(settings: Settings) -> str:
     return urlparse(settings.public_url).hostname or ""
 
 
-def _is_ip_or_local(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
         return False
     return True
+
+
+def _is_ip_or_local(host: str) -> bool:
+    return host == "localhost" or host.endswith(".localhost") or _is_ip(host)
 
 
 def tls_mode(settings: Settings) -> str:
@@ -80,6 +82,15 @@ def problems(settings: Settings) -> list[str]:
     elif bool(settings.tls_certificate) != bool(settings.tls_key):
         missing = "ASTROHUB_TLS_KEY_FILE" if settings.tls_certificate else "ASTROHUB_TLS_CERTIFICATE_FILE"
         out.append(f"a certificate needs its key and the key its certificate: set {missing} too")
+    if settings.user_subdomains:
+        if not host or _is_ip(host):
+            out.append(f"ASTROHUB_USER_SUBDOMAINS needs a host name in ASTROHUB_PUBLIC_URL (servers go on "
+                       f"<user>.<host>), not {host!r}: e.g. https://hub.localhost:{settings.http_port} on one "
+                       "machine, or your domain with DNS for *.<domain>")
+        elif settings.acme_email:
+            out.append("ASTROHUB_USER_SUBDOMAINS needs a certificate for *.<host>, which ACME issues only with a "
+                       "DNS challenge: give your own wildcard certificate (ASTROHUB_TLS_CERTIFICATE_FILE), or "
+                       "unset ASTROHUB_ACME_EMAIL for the local CA")
     if settings.acme_ca and not settings.acme_email:
         out.append("ASTROHUB_ACME_CA is set without ASTROHUB_ACME_EMAIL: set the contact e-mail to use ACME")
     if settings.redirect_port and settings.redirect_port == settings.http_port:
@@ -91,9 +102,11 @@ def problems(settings: Settings) -> list[str]:
 def site_names(settings: Settings) -> list[str]:
     """Host names the edge has a certificate for."""
     host = _host(settings)
+    # User servers on subdomains (user_subdomains): one wildcard name covers them all.
+    users = [f"*.{host}"] if settings.user_subdomains else []
     if tls_mode(settings) == "internal":
-        return list(dict.fromkeys(["localhost", "127.0.0.1", host]))
-    return [host]
+        return list(dict.fromkeys(["localhost", "127.0.0.1", host, *users]))
+    return [host, *users]
 
 
 def caddyfile(settings: Settings) -> str:
@@ -111,8 +124,9 @@ def caddyfile(settings: Settings) -> str:
         f"https_port {HTTPS_PORT}",
         # caddy's own redirect would name its in-container port; ours names the public one.
         "auto_https disable_redirects",
-        # Clients that connect by IP send no server name: answer with the public host's certificate.
-        f"default_sni {host}",
+        # Clients that connect by IP send no server name: answer with the public host's
+        # certificate; with the local CA, with 127.0.0.1's (where `astrohub` calls it, local_url).
+        f"default_sni {'127.0.0.1' if mode == 'internal' else host}",
     ]
     if mode == "acme":
         options.append(f"email {settings.acme_email}")

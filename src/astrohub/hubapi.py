@@ -16,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable
+from urllib.parse import urlparse
 
 import requests
 
@@ -35,6 +36,9 @@ class HubClient:
     timeout: float = 30
     # A CA file that trusts the edge (Stack.ca_bundle()), or True: the default CAs.
     verify: str | bool = True
+    # With user subdomains (setting user_subdomains): the hub's public URL, under whose
+    # host each user's server answers on a host of its own.
+    subdomain_host: str = ""
 
     def __post_init__(self):
         self.session = requests.Session()
@@ -130,13 +134,20 @@ class HubClient:
         headers = kwargs.pop("headers", {})
         if token:
             headers["Authorization"] = f"token {token}"
-        return self.session.request(method, f"{self.url}{self._prefix(name)}{path}", headers=headers, **kwargs)
+        return self.session.request(method, self.server_url(name) + path, headers=headers, **kwargs)
 
-    @staticmethod
-    def _prefix(name: str) -> str:
-        """URL prefix of a user's server, or of a hub service given as ``services/<name>``
+    def server_url(self, name: str) -> str:
+        """URL of a user's server, or of a hub service given as ``services/<name>``
         (a course formgrader is a Jupyter server too)."""
-        return f"/{name}" if name.startswith("services/") else f"/user/{name}"
+        if name.startswith("services/"):
+            return f"{self.url}/{name}"
+        if self.subdomain_host:
+            from .config import subdomain_hook
+
+            public = urlparse(self.subdomain_host)
+            host = subdomain_hook(name, public.hostname, "user")
+            return f"{public.scheme}://{host}{':%d' % public.port if public.port else ''}/user/{name}"
+        return f"{self.url}/user/{name}"
 
     def execute(self, name: str, code: str, token: str | None = None, timeout: float = 120) -> tuple[str, float, float]:
         """Start a kernel, run ``code``; return (text result, kernel start s, execution s)."""
@@ -153,7 +164,7 @@ class HubClient:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
-        ws_url = self.url.replace("http", "ws", 1) + f"{self._prefix(name)}/api/kernels/{kernel}/channels"
+        ws_url = self.server_url(name).replace("http", "ws", 1) + f"/api/kernels/{kernel}/channels"
         ca_certs = self.verify if isinstance(self.verify, str) else None
         conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}, ca_certs=ca_certs))
         try:

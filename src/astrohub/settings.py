@@ -268,6 +268,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("pids_limit", _int_at_least(0), 512, "Processes and threads one user server may have at once (Swarm's pids limit: a fork bomb stops there). A kernel with numerical libraries holds 20-60 threads. 0: no limit.", section="servers"),
     Setting("home_limit", _memory, "5G", "Size limit of a user's home. Docker's local volume driver cannot enforce one on this file system, so the server does: a single file larger than this fails with 'File too large', and saves and uploads in JupyterLab are refused with a message while the home is over it (writes from a kernel or terminal that grow many files are not stopped). 0: no limit.", section="servers"),
     Setting("user_internet", _bool, True, "User servers reach web sites (http and https: PyPI, the real KCDC) through the stack's egress proxy, never this machine's or private addresses. False: no way out of their internal network at all.", section="servers"),
+    Setting("user_subdomains", _bool, False, "Each user's server on its own host name, `<user>.<host of public_url>` (JupyterHub's `subdomain_host`): a server's pages then run in an origin of their own and cannot act in the hub's or another user's. Needs a host name in `public_url` whose subdomains all resolve to this machine (DNS `*.<host>`; `*.localhost` does so in browsers) and a certificate for them: the local CA makes one; your own certificate must name `*.<host>` too; ACME cannot (a wildcard needs a DNS challenge). The hub, its services and the dashboards stay on the host itself.", section="servers"),
     Setting("admin_server_access", _bool, False, "Hub admins may open users' servers. A server runs code its user controls (their files, extensions, a process they restarted) in the hub's origin, so an admin who opens a student's server hands it the admin's session: off unless the admins need it and trust every user.", section="servers"),
     # -- secrets the stack generates at first start
     Setting("cookie_secret", _str, None, "Hub cookie secret (hex). Generated at first start as a docker secret.", secret=True, section="secrets"),
@@ -313,6 +314,8 @@ OTHER_VARIABLES = {
     "ASTROHUB_COURSE": "formgrader containers: their course",
     "ASTROHUB_HOME_LIMIT_BYTES": "user servers: the home's size limit in bytes (`home_limit`), set by the spawner",
     "ASTROHUB_EGRESS_REPLICAS": "swarm/stack.yml: 1 or 0 egress proxies (`user_internet`), set by `astrohub up`",
+    "ASTROHUB_PROXY_HOST_ROUTING": "swarm/stack.yml: the proxy routes by host name (`user_subdomains`), set by `astrohub up`",
+    "ASTROHUB_PROXY_ALIAS": "swarm/stack.yml: the proxy's name on the users' network (`user_subdomains`: the public host), set by `astrohub up`",
     "ASTROHUB_E2E_STACK": "tests: stack name of the end-to-end tests (default astrohub-e2e)",
     "ASTROHUB_E2E_PORT": "tests: port of the end-to-end stack (default 18000)",
     "ASTROHUB_E2E_KEEP": "tests: keep the end-to-end stack afterwards, to look at it",

@@ -98,11 +98,15 @@ def hub(stack) -> HubClient:
 
 @pytest.fixture(scope="session")
 def chromium_env(stack, tmp_path_factory) -> dict:
+    """The environment for chromium, trusting the e2e stack (``launch(env=chromium_env)``)."""
+    return chromium_trusting(stack, tmp_path_factory.mktemp("chromium-home"))
+
+
+def chromium_trusting(stack: Stack, home: Path) -> dict:
     """The environment for chromium: a HOME whose NSS database trusts the stack's root.
 
     Chromium on Linux reads locally trusted CAs from ~/.pki/nssdb (certutil: Debian's
-    libnss3-tools). Pass it as ``launch(env=chromium_env)``."""
-    home = tmp_path_factory.mktemp("chromium-home")
+    libnss3-tools)."""
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
     root = home / "astrohub-root.crt"

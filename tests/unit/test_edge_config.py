@@ -114,6 +114,9 @@ def test_the_redirect_port_is_published_only_when_set():
     ({"tls_key": KEY}, "set ASTROHUB_TLS_CERTIFICATE_FILE too"),
     ({"acme_ca": "https://acme.example.org/dir"}, "without ASTROHUB_ACME_EMAIL"),
     ({"redirect_port": "8000"}, "need a port each"),
+    ({"user_subdomains": "true"}, "needs a host name in ASTROHUB_PUBLIC_URL"),
+    ({"user_subdomains": "true", "public_url": "https://hub.example.org", "acme_email": "ops@example.org"},
+     "own wildcard certificate"),
 ])
 def test_settings_the_edge_cannot_serve_are_refused_with_the_fix(env, says):
     with pytest.raises(SettingsError) as e:
@@ -154,3 +157,19 @@ def test_a_certificate_obtained_later_clears_the_problem():
                      "identifier": "hub.example.org"})
     assert edge.certificate_problem(ACME_LOG + "\n" + ok) is None
     assert edge.certificate_problem("not json\n{broken") is None
+
+
+def test_user_subdomains_put_each_server_on_its_own_host_and_the_services_on_the_hubs():
+    s = settings(public_url="https://hub.localhost:8443", user_subdomains="true")
+    c = config.apply(s, Config())
+    assert c.JupyterHub.subdomain_host == "https://hub.localhost:8443"
+    hook = c.JupyterHub.subdomain_hook
+    assert hook("ada", "hub.localhost", "user") == "ada.hub.localhost"
+    assert hook("datacentre", "hub.localhost", "service") == "hub.localhost"
+    # Servers call the proxy by the public name (its alias on their network): the host routes match.
+    env = c.AstroSwarmSpawner.environment
+    assert env["KCDC_URL"] == "http://hub.localhost:8000/services/datacentre/"
+    assert "hub.localhost" in env["NO_PROXY"].split(",")
+    # The local CA certifies the subdomains with one wildcard name.
+    assert "https://*.hub.localhost" in edge.caddyfile(s)
+    assert "subdomain_host" not in config.apply(settings(public_url="https://hub.localhost:8443"), Config()).JupyterHub
