@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, create_engine, event,
                         select)
@@ -92,8 +93,34 @@ def make_sessionmaker(url: str):
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
-    Base.metadata.create_all(engine)
+    migrate(engine)
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "Job", "Request", "STATES", "LIVE", "make_sessionmaker", "select", "now"]
+# The schema's history (Alembic revisions in migrations/versions): a release that
+# changes a table adds a revision, and the service brings its database up to it at start.
+MIGRATIONS = Path(__file__).with_name("migrations")
+FIRST_REVISION = "0001"
+
+
+def migrate(engine) -> str:
+    """Bring the database to the newest revision; return it.
+
+    A database of the releases before migrations (0.1.0, 0.2.0: tables, no
+    ``alembic_version``) has the first revision's schema: it is marked as such first."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        if MigrationContext.configure(conn).get_current_revision() is None and inspect(conn).has_table("jobs"):
+            command.stamp(cfg, FIRST_REVISION)
+        command.upgrade(cfg, "head")
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+__all__ = ["Base", "Job", "Request", "STATES", "LIVE", "make_sessionmaker", "migrate", "select", "now"]
