@@ -9,70 +9,21 @@ would type it; what must be refused is tried and expected to fail.
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 
 import pytest
 import requests
 
 from astrohub.hubapi import HubError
+from tests.support.courseflow import (ASSIGNMENT, RIGHT_ANSWERS, WRONG_ANSWERS, answer, feedback_html, gradebook_scores,
+                                      join_groups, nbgrader, ok, run, wait_for_formgrader)
 
 COURSE, OTHER = "astro101", "astro201"
 TEACHER, RIGHT, WRONG, OUTSIDER = "tina", "sam", "sue", "otto"
 # A student whose answer cell attacks the autograder (test_autograding_runs_student_code_in_the_sandbox).
 MALLORY = "mallory"
-ASSIGNMENT = "01-energy"
 FORMGRADER = f"services/{COURSE}"
 EXCHANGE = "/services/ngshare"
-
-# What a student types into the answer cells (grade ids of source/01-energy/energy.ipynb).
-RIGHT_ANSWERS = {
-    "lg-energy": "def lg_energy(lg_ne, lg_nmu, zenith_deg):\n"
-                 "    return 0.313 * lg_ne + 0.666 * lg_nmu + 1.24 / np.cos(np.radians(zenith_deg)) + 0.580 + 9",
-    "n-above-pev": "n_above_pev = int((lg_energy(events.Ne, events.Nmu, events.Ze) > 15).sum())",
-    "why-cos": "Inclined showers cross more air, so more electrons are absorbed before reaching the ground.",
-}
-# The classic slip: lg(E/GeV) instead of lg(E/eV); both autograded answers fail.
-WRONG_ANSWERS = {**RIGHT_ANSWERS, "lg-energy": RIGHT_ANSWERS["lg-energy"].replace(" + 9", "")}
-
-SHELL = textwrap.dedent("""
-    import subprocess
-    def sh(cmd):
-        r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
-        print("rc=%d" % r.returncode)
-        print(r.stdout[-4000:] + r.stderr[-4000:])
-""")
-
-
-def run(hub, who, code, token=None, timeout=300) -> str:
-    out, _, _ = hub.execute(who, SHELL + textwrap.dedent(code), token=token, timeout=timeout)
-    return out
-
-
-def nbgrader(hub, who, args, token=None) -> str:
-    out = run(hub, who, f"sh({('nbgrader ' + args)!r})", token=token)
-    return out
-
-
-def ok(out: str) -> str:
-    assert "rc=0" in out, out
-    return out
-
-
-def answer(hub, student, answers):
-    """Fill in the answer cells of the fetched notebook, as the student would in Lab."""
-    ok(run(hub, student, f"""
-        import nbformat
-        path = "{ASSIGNMENT}/energy.ipynb"
-        nb = nbformat.read(path, 4)
-        answers = {answers!r}
-        for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {{}}).get("grade_id")
-            if gid in answers:
-                cell.source = answers[gid]
-        nbformat.write(nb, path)
-        print("rc=0")
-    """))
 
 
 @pytest.fixture(scope="module")
@@ -81,25 +32,14 @@ def course(hub):
         hub.create_user(user)
     members = {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, RIGHT, WRONG, MALLORY],
                f"nbgrader-{OTHER}": [OUTSIDER]}
-    for group, users in members.items():
-        r = hub.api("POST", f"/groups/{group}")
-        assert r.status_code in (201, 409), r.text
-        r = hub.api("POST", f"/groups/{group}/users", json={"users": users})
-        assert r.status_code == 200, r.text
+    join_groups(hub, members)
     # Servers start after the groups: their tokens get the exchange scope from the course roles.
     for user in (RIGHT, WRONG, OUTSIDER, MALLORY):
         hub.start(user)
         # A home kept from an earlier run (the e2e wipe can miss volumes still in use) starts empty of the course.
         hub.execute(user, f"import shutil; shutil.rmtree('{ASSIGNMENT}', ignore_errors=True)")
     teacher = hub.user_token(TEACHER, note="teacher in the formgrader")
-    deadline = time.monotonic() + 180
-    while True:
-        r = hub.server("GET", FORMGRADER, "/api/status", token=teacher)
-        if r.status_code == 200:
-            break
-        if time.monotonic() > deadline:
-            pytest.fail(f"the formgrader of {COURSE} did not answer: {r.status_code} {r.text[:300]}")
-        time.sleep(2)
+    wait_for_formgrader(hub, FORMGRADER, teacher)
     # The course starts empty: a course volume of an earlier run can outlive the
     # e2e wipe (volumes still in use are not removed).
     hub.execute(FORMGRADER, "import shutil\nfor d in ('release', 'submitted', 'autograded', 'feedback'):\n"
@@ -163,23 +103,8 @@ def test_the_teacher_collects_autogrades_and_returns_feedback(hub, course):
     print(f"\ncollect of 2 submissions: {t1 - t0:.1f} s, autograde: {t2 - t1:.1f} s (incl. kernel round trips)")
     ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT}", token=t))
     ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT}", token=t))
-    scores = run(hub, FORMGRADER, f"""
-        import json
-        from nbgrader.api import Gradebook
-        with Gradebook("sqlite:///gradebook.db") as gb:
-            print(json.dumps({{s: gb.find_submission("{ASSIGNMENT}", s).score for s in ("{RIGHT}", "{WRONG}")}}))
-    """, token=t)
     # 3 autograded points; the 2 manual points wait for the teacher.
-    assert json.loads(scores.strip().splitlines()[-1]) == {RIGHT: 3.0, WRONG: 0.0}
-
-
-def feedback_html(hub, student) -> str:
-    out = run(hub, student, f"""
-        import glob
-        files = sorted(glob.glob("{ASSIGNMENT}/feedback/*/energy.html"))
-        print(open(files[-1]).read() if files else "NO FEEDBACK")
-    """)
-    return out
+    assert gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG)) == {RIGHT: 3.0, WRONG: 0.0}
 
 
 @pytest.mark.parametrize("student,score", [(RIGHT, "3.0 / 5.0"), (WRONG, "0.0 / 5.0")])

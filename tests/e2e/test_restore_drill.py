@@ -1,11 +1,14 @@
 """The restore drill: a populated stack backed up, wiped off the machine, restored.
 
 Its own stack (nothing else must lose its volumes): a student with a password, a
-file in the home, a data request; then `astrohub backup`, `astrohub down`, every
-volume, secret and the state folder removed; then `astrohub restore` and
-`astrohub up`: the same password logs in, the file has the same hash, the request
-is still downloadable with the same rows, and the edge's local CA is the same (browsers
-that trust it keep trusting it). Printed with -s: backup and restore times."""
+file in the home, a data request, and a course (astro101) whose teacher released an
+assignment that the student submitted, graded by the autograder with feedback
+returned; then `astrohub backup`, `astrohub down`, every volume, secret and the state
+folder removed; then `astrohub restore` and `astrohub up`: the same password logs
+in, the file has the same hash, the request is still downloadable with the same
+rows, the gradebook has the same score, the feedback is the same, the exchange still
+lists the assignment, and the edge's local CA is the same (browsers that trust it
+keep trusting it). Printed with -s: backup and restore times."""
 
 from __future__ import annotations
 
@@ -20,12 +23,16 @@ import time
 import pytest
 import requests
 
-from astrohub import roster, settings
+from astrohub import courses, images, roster, settings
 from astrohub.deploy import Stack
+from tests.support.courseflow import (ASSIGNMENT, RIGHT_ANSWERS, answer, feedback_html, gradebook_scores, join_groups,
+                                      nbgrader, ok, wait_for_formgrader)
 
 from .conftest import ROOT, wipe
 
-STUDENT = "drill-ada"
+STUDENT, TEACHER = "drill-ada", "drill-tina"
+COURSE = "astro101"
+FORMGRADER = f"services/{COURSE}"
 FILE_TEXT = "Ne-Nmu notes of a whole term\n" * 2000
 
 REQUEST = """
@@ -64,12 +71,15 @@ def drill_env(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASTROHUB_E2E")}
     env.update({"ASTROHUB_STACK_NAME": name, "ASTROHUB_HTTP_PORT": str(port),
                 "ASTROHUB_PUBLIC_URL": f"https://127.0.0.1:{port}", "ASTROHUB_MEM_LIMIT": "1G",
+                "ASTROHUB_COURSES": f"{COURSE}:teachers-{COURSE}:students-{COURSE}",
                 "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
                 "ASTROHUB_STATE_DIR": str(tmp_path_factory.mktemp("drill-state"))})
     stack = Stack(ROOT, settings.load({k: v for k, v in env.items() if k != "ASTROHUB_STATE_DIR"},
                                       secrets_dir="/nonexistent"))
     os.environ["ASTROHUB_STATE_DIR"], saved = env["ASTROHUB_STATE_DIR"], os.environ.get("ASTROHUB_STATE_DIR")
     wipe(stack)
+    # The course's formgrader image (built once; the session's e2e stack may not have run).
+    images.build(ROOT, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
     yield env, stack
     wipe(stack)
     if saved is None:
@@ -88,7 +98,10 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
                             roster.parse(f"username,groups\n{STUDENT},students\n"))
     password = created["created"][0]["password"]
     assert login(stack, STUDENT, password) == 302
+    hub.create_user(TEACHER)
+    join_groups(hub, {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, STUDENT]})
     hub.start(STUDENT)
+    graded = teach_and_grade(hub)
     r = hub.server("PUT", STUDENT, "/api/contents/term-notes.txt",
                    json={"type": "file", "format": "text", "content": FILE_TEXT})
     assert r.status_code in (200, 201), r.text[:300]
@@ -132,4 +145,26 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
         f"r = kcdc.Client(progress=False).get({request['id']!r})\n"
         "print(json.dumps({'state': r.state, 'rows': len(r.to_pandas())}))"), timeout=240)[0])
     assert again == {"state": "Finished", "rows": request["rows"]}
+    teacher = hub.user_token(TEACHER, note="teacher after the restore")
+    wait_for_formgrader(hub, FORMGRADER, teacher)
+    assert gradebook_scores(hub, FORMGRADER, teacher, [STUDENT]) == graded["scores"]
+    assert feedback_html(hub, STUDENT) == graded["feedback"]
+    assert f"{COURSE} {ASSIGNMENT}" in ok(nbgrader(hub, STUDENT, f"list --course {COURSE}"))
     hub.stop(STUDENT)
+
+
+def teach_and_grade(hub) -> dict:
+    """Release, fetch, answer, submit, autograde, return and fetch feedback; what came of it."""
+    teacher = hub.user_token(TEACHER, note="teacher in the formgrader")
+    wait_for_formgrader(hub, FORMGRADER, teacher)
+    for step in (f"generate_assignment {ASSIGNMENT} --force", f"release_assignment {ASSIGNMENT} --force"):
+        ok(nbgrader(hub, FORMGRADER, step, token=teacher))
+    ok(nbgrader(hub, STUDENT, f"fetch_assignment {ASSIGNMENT} --course {COURSE}"))
+    answer(hub, STUDENT, RIGHT_ANSWERS)
+    ok(nbgrader(hub, STUDENT, f"submit {ASSIGNMENT} --course {COURSE}"))
+    for step in ("collect", "autograde", "generate_feedback", "release_feedback"):
+        ok(nbgrader(hub, FORMGRADER, f"{step} {ASSIGNMENT}", token=teacher))
+    ok(nbgrader(hub, STUDENT, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
+    graded = {"scores": gradebook_scores(hub, FORMGRADER, teacher, [STUDENT]), "feedback": feedback_html(hub, STUDENT)}
+    assert graded["scores"] == {STUDENT: 3.0} and "Score: 3.0 / 5.0" in graded["feedback"]
+    return graded
