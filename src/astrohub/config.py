@@ -7,10 +7,10 @@ it on the hub's ``c``. It reads nothing but ``settings`` and writes nothing but 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 from traitlets.config import Config
 
+from .edge import public_host
 from .settings import Settings, SettingsError
 
 HOME = "/home/jovyan"
@@ -65,10 +65,6 @@ def stack_names(settings: Settings) -> dict[str, str]:
         "user_service_prefix": f"{stack}-user",
         "home_volume": settings.home_volume.replace("{stack}", stack),
     }
-
-
-def public_host(settings: Settings) -> str:
-    return urlparse(settings.public_url).hostname or ""
 
 
 def proxy_public_url(settings: Settings) -> str:

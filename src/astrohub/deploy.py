@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import config, courses, edge
+from . import courses, edge
 from .admins import admin_accounts
 from . import settings as settings_mod
 from .settings import Settings
@@ -184,7 +184,7 @@ class Stack:
             ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
             ASTROHUB_EGRESS_REPLICAS="1" if self.settings.user_internet else "0",
             ASTROHUB_PROXY_HOST_ROUTING="1" if self.settings.user_subdomains else "",
-            ASTROHUB_PROXY_ALIAS=(config.public_host(self.settings) if self.settings.user_subdomains
+            ASTROHUB_PROXY_ALIAS=(edge.public_host(self.settings) if self.settings.user_subdomains
                                   else "proxy-public"),
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,

@@ -36,7 +36,8 @@ SECRETS = ("tls_certificate", "tls_key")
 CADDY_UID = "999"
 
 
-def _host(settings: Settings) -> str:
+def public_host(settings: Settings) -> str:
+    """The host name (or address) of ``public_url``."""
     return urlparse(settings.public_url).hostname or ""
 
 
@@ -65,7 +66,7 @@ def problems(settings: Settings) -> list[str]:
     """What keeps the edge from serving ``public_url`` over https, each with its fix."""
     out = []
     url = urlparse(settings.public_url)
-    host = _host(settings)
+    host = public_host(settings)
     if url.scheme != "https":
         out.append(f"ASTROHUB_PUBLIC_URL={settings.public_url!r} must start with https:// (the edge serves "
                    f"only https; plain http is redirected); leave it unset for https://127.0.0.1:{settings.http_port}")
@@ -101,7 +102,7 @@ def problems(settings: Settings) -> list[str]:
 
 def site_names(settings: Settings) -> list[str]:
     """Host names the edge has a certificate for."""
-    host = _host(settings)
+    host = public_host(settings)
     # User servers on subdomains (user_subdomains): one wildcard name covers them all.
     users = [f"*.{host}"] if settings.user_subdomains else []
     if tls_mode(settings) == "internal":
@@ -115,7 +116,7 @@ def caddyfile(settings: Settings) -> str:
     if found:
         raise SettingsError(found)
     mode = tls_mode(settings)
-    host = _host(settings)
+    host = public_host(settings)
     # Redirects name the configured public address, never the request's Host header
     # (which the client chooses).
     public = urlparse(settings.public_url).netloc
