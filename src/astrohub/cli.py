@@ -24,23 +24,11 @@ import time
 from pathlib import Path
 
 from . import courses, edge, images, nodes, registry, roster, settings
-from .deploy import DeployError, Stack, docker
-
-
-def _root() -> Path:
-    root = Path.cwd()
-    if not (root / "swarm" / "stack.yml").exists():
-        raise DeployError("run astrohub from the repository's top folder (where swarm/stack.yml is)")
-    return root
-
-
-def _stack() -> Stack:
-    # Secrets are not read from /run/secrets on the operator's machine.
-    return Stack(_root(), settings.load(secrets_dir="/nonexistent"))
+from .deploy import DeployError, checkout_root, docker, operator_stack
 
 
 def cmd_up(args) -> int:
-    stack = _stack()
+    stack = operator_stack()
     stack.ensure_swarm()
     if not args.no_build:
         images.build(stack.root, stack.settings.image_tag, courses=courses.course_ids(stack.settings))
@@ -67,14 +55,14 @@ def cmd_up(args) -> int:
 
 
 def cmd_down(args) -> int:
-    stack = _stack()
+    stack = operator_stack()
     stack.remove()
     print(f"stack {stack.name} removed; user homes, the hub database and the secrets are kept")
     return 0
 
 
 def cmd_status(args) -> int:
-    stack = _stack()
+    stack = operator_stack()
     print(stack.logs(tail=0) if not args.logs else stack.logs())
     why = stack.certificate_problem()
     print(f"edge: {why}" if why else f"edge: https ({edge.tls_mode(stack.settings)} certificate)")
@@ -82,7 +70,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_ca_cert(args) -> int:
-    stack = _stack()
+    stack = operator_stack()
     if edge.tls_mode(stack.settings) != "internal":
         raise DeployError("this stack has no local CA: its certificate comes from ACME or from the operator")
     print(stack.root_certificate(timeout=args.timeout), end="")
@@ -92,7 +80,7 @@ def cmd_ca_cert(args) -> int:
 def cmd_health(args) -> int:
     from . import health
 
-    stack = _stack()
+    stack = operator_stack()
     token = stack.secret_value("ops_token")
     if not token:
         raise DeployError(f"no ops token in {stack.state_dir}: run on the machine that ran `astrohub up`")
@@ -114,7 +102,7 @@ def cmd_health(args) -> int:
 def cmd_backup(args) -> int:
     from . import backup
 
-    stack = _stack()
+    stack = operator_stack()
     if args.verify:
         manifest = backup.verify(stack, args.dest)
         print(f"backup of {manifest['stack']} from {manifest['created']} is intact: "
@@ -136,7 +124,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from . import backup
 
-    stack = _stack()
+    stack = operator_stack()
     manifest = backup.restore(stack, args.src, progress=sys.stdout.isatty(), snapshot=args.snapshot,
                               skip_homes=args.skip_homes)
     print(f"restored {stack.name} from the backup of {manifest['created']} (release {manifest['release']}): "
@@ -147,7 +135,7 @@ def cmd_restore(args) -> int:
 def cmd_upgrade(args) -> int:
     from . import backup, upgrade
 
-    stack = _stack()
+    stack = operator_stack()
     repository = args.backup or backup.DEFAULT_REPOSITORY.format(stack=stack.name)
     done = upgrade.upgrade(stack, repository, build=not args.no_build)
     print(f"upgraded {stack.name} from {done['from']} to {done['to']}; the hub answers after {done['ready_after']:.0f} s.")

@@ -19,9 +19,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from . import courses, edge
+from .nodes import advertise_address
 from .admins import admin_accounts
 from . import settings as settings_mod
 from .settings import Settings
+from .swarm import DeployError, docker, state_dir  # noqa: F401  (DeployError, docker: re-exported)
 
 # Secrets generated at first start; the value maker for each.
 GENERATED_SECRETS = {
@@ -40,22 +42,6 @@ GENERATED_SECRETS = {
 # running `astrohub up`); an empty one means "not configured". Docker secrets
 # cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
 PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
-
-
-class DeployError(RuntimeError):
-    pass
-
-
-def state_dir(root: Path, name: str) -> Path:
-    """The state folder of a stack: ``ASTROHUB_STATE_DIR`` or ``<checkout>/.astrohub``, then its name."""
-    return Path(os.environ.get("ASTROHUB_STATE_DIR", root / ".astrohub")) / name
-
-
-def docker(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, input=input)
-    if check and result.returncode != 0:
-        raise DeployError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()}")
-    return result
 
 
 @dataclass
@@ -81,8 +67,6 @@ class Stack:
             )
         state = json.loads(info.stdout).get("LocalNodeState")
         if state != "active":
-            from .nodes import advertise_address
-
             addr = advertise_address()
             docker("swarm", "init", "--advertise-addr", addr)
             print(f"initialised a single-node Swarm (advertise address {addr})")
@@ -367,3 +351,17 @@ class Stack:
         for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
             if secret.startswith(f"{self.name}_"):
                 docker("secret", "rm", secret, check=False)
+
+
+def checkout_root() -> Path:
+    """The checkout the operator's commands run in (they find swarm/stack.yml from there)."""
+    root = Path.cwd()
+    if not (root / "swarm" / "stack.yml").exists():
+        raise DeployError("run astrohub from the repository's top folder (where swarm/stack.yml is)")
+    return root
+
+
+def operator_stack() -> Stack:
+    """The stack that the settings in this shell's environment describe."""
+    # Secrets are not read from /run/secrets on the operator's machine.
+    return Stack(checkout_root(), settings_mod.load(secrets_dir="/nonexistent"))

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 from . import images
-from .deploy import DeployError, docker
+from .swarm import NODE_LABEL, DeployError, docker
 from .registry import MachineRegistry, registry_port
-from .spawner import NODE_LABEL
 
 # What Docker-in-Docker needs of the host: `--privileged` fails here (the host
 # lacks CAP_SYS_RESOURCE); cgroups come from the host for the inner containers.

@@ -39,7 +39,7 @@ from pathlib import Path
 import bcrypt
 
 from . import images
-from .deploy import DeployError, docker, state_dir
+from .swarm import DeployError, docker, state_dir
 
 REGISTRY_STACK = "astrohub-registry"
 PULL_USER = "pull"

@@ -176,7 +176,7 @@ def format_result(result: dict) -> str:
 
 
 def cmd_import(args) -> int:
-    from .cli import _stack
+    from .deploy import operator_stack
     from . import settings as settings_mod
 
     try:
@@ -190,7 +190,7 @@ def cmd_import(args) -> int:
     try:
         url, token = args.hub_url, settings_mod.load(secrets_dir="/nonexistent").ops_token
         if not (url and token):  # what `astrohub up` of this checkout recorded
-            stack = _stack()
+            stack = operator_stack()
             url, token = url or stack.local_url, token or stack.secret_value("ops_token")
         if not token:
             print("astrohub users import: no ops token: set ASTROHUB_OPS_TOKEN or run from the "

@@ -28,13 +28,12 @@ from traitlets import Bool, Dict, Float, Integer, Unicode
 from astrohub.server_roles import ROLE_VARIABLE
 
 from .admission import StartLine, describe
+from .swarm import NODE_LABEL
 
 # Task states after which a task's container is gone.
 _ENDED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 # Task states that mean "not yet running, keep waiting" (Docker's task lifecycle).
 _PENDING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
-# The node label that `astrohub node add` sets and group_nodes refers to.
-NODE_LABEL = "astrohub.node"
 
 
 def placement_constraints(groups: list[str], group_nodes: dict[str, str], home_node: str = "") -> list[str]:

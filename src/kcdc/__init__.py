@@ -25,6 +25,9 @@ only when used. File layouts are in :mod:`kcdc.formats`.
 from .errors import (AuthenticationError, InvalidRequest, KCDCError, LimitExceeded, NotYourRequest,
                      RequestExpired, RequestFailed, ServiceUnavailable)
 
+from .client import Client, Request, default_url
+from . import portal  # noqa: F401,E402  (registers Client(portal=True))
+
 __version__ = "1.0.0"
 
 __all__ = ["read", "Client", "Request", "KCDCError", "InvalidRequest", "AuthenticationError", "NotYourRequest",
@@ -37,11 +40,3 @@ def read(path):
     from .formats import read_delivery
 
     return read_delivery(path)
-
-
-def __getattr__(name):  # lazy: keep `import kcdc` cheap
-    if name in ("Client", "Request", "default_url"):
-        from . import client
-
-        return getattr(client, name)
-    raise AttributeError(f"module 'kcdc' has no attribute {name!r}")

@@ -79,12 +79,20 @@ class Client:
     ``KCDC_PORTAL_URL`` set and no ``KCDC_URL``), to the KCDC web portal itself
     (:class:`kcdc.portal.PortalClient`: the same calls and exceptions)."""
 
+    #: the client of each other upstream, by name: the subclass says so with
+    #: ``class PortalClient(Client, upstream="portal")`` (kcdc's __init__ imports it), so this
+    #: module need not import its subclasses.
+    _upstreams: dict[str, type[Client]] = {}
+
+    def __init_subclass__(cls, upstream: str | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if upstream:
+            Client._upstreams[upstream] = cls
+
     def __new__(cls, *args: Any, portal: bool | None = None, **kw: Any):
         if cls is Client and (portal or (portal is None and not args and not kw.get("url")
                                          and not os.environ.get("KCDC_URL") and os.environ.get("KCDC_PORTAL_URL"))):
-            from .portal import PortalClient
-
-            return super().__new__(PortalClient)
+            return super().__new__(Client._upstreams["portal"])
         return super().__new__(cls)
 
     def __init__(self, url: str | None = None, token: str | None = None, *,

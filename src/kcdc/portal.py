@@ -121,7 +121,7 @@ def _password(username: str, password: str | None) -> str:
                               "KCDC_PASSWORD, or put it in a file named by KCDC_PASSWORD_FILE")
 
 
-class PortalClient(Client):
+class PortalClient(Client, upstream="portal"):
     """``kcdc.Client`` for the KCDC portal: the same calls and exceptions as for the hub's service."""
 
     _submit_locks: dict[str, threading.Lock] = {}

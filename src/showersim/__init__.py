@@ -10,8 +10,7 @@ Public API::
     showersim.kcdc_energy(lg_ne, lg_nmu, ze_deg)
 """
 
-__version__ = "1.0.0"
-
+from .version import __version__  # noqa: E402
 from .layout import station_grid, stations, stations_json  # noqa: E402
 from .physics import kcdc_energy  # noqa: E402
 from .generator import Config, Simulation, MASS_GROUPS  # noqa: E402

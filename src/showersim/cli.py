@@ -42,7 +42,7 @@ def _seed(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     p = _Parser(prog="showersim", description="Parametric KASCADE, KASCADE-Grande and Tunka-133 air-shower simulation in the KCDC layout "
                 "(all data it writes are SIMULATED).")
@@ -90,7 +90,7 @@ def _generate(a) -> int:
         raise UsageError(f"unknown kind '{a.kind}': use --kind {' or '.join(KINDS)}")
     if a.zenith_max is not None and not 0 < a.zenith_max <= 60:
         raise UsageError(f"--zenith-max {a.zenith_max:g} out of range: use a value in (0, 60]")
-    from .experiment import get
+    from .catalogue import get
 
     lo, hi = get(a.experiment.lower()).energy_limits_ev
     emin, emax = get(a.experiment.lower()).default_energy_ev

@@ -22,8 +22,7 @@ import numpy as np
 
 from kcdc import formats
 
-from . import __version__
-from . import experiment as experiments
+from .version import __version__
 from .generator import Config, Simulation
 
 DEFAULT_ROWS_PER_PART = 250_000

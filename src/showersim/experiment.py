@@ -1,4 +1,4 @@
-"""What every simulated experiment shares, and the registry of experiments.
+"""What every simulated experiment shares (the catalogue of them by name: :mod:`showersim.catalogue`).
 
 An experiment (``kascade``, ``kascade-grande``, ``tunka133``) is an
 :class:`Experiment` subclass that says *where* showers land (``throw_cores``,
@@ -168,29 +168,3 @@ def hex_grid(rings: int, spacing_m: float) -> np.ndarray:
                 pts.append((x * spacing_m, y * spacing_m))
                 x, y = x + dirs[side][0], y + dirs[side][1]
     return np.round(np.array(pts), 3)
-
-
-_REGISTRY: dict[str, Experiment] = {}
-
-
-def register(exp: Experiment) -> Experiment:
-    _REGISTRY[exp.name] = exp
-    return exp
-
-
-def get(name: str) -> Experiment:
-    _load()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown experiment {name!r}: use one of {', '.join(names())}") from None
-
-
-def names() -> tuple[str, ...]:
-    _load()
-    return tuple(_REGISTRY)
-
-
-def _load() -> None:
-    # each module registers itself on import (kascade first); imports are cached
-    from . import grande, kascade, tunka  # noqa: F401

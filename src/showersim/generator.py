@@ -17,7 +17,8 @@ from typing import Iterator
 
 import numpy as np
 
-from . import experiment as experiments
+from . import catalogue
+from .experiment import Experiment, throw_primaries
 from .flux import MODELS, FluxTable, flux_table  # noqa: F401  (re-exported)
 from .kascade import RUN0, RUN_LENGTH_S, T0_UNIX, simulate_stations, weather  # noqa: F401  (re-exported)
 
@@ -34,10 +35,7 @@ GROUP_Z = np.array([g[3] for g in MASS_GROUPS], dtype=np.int16)
 KINDS = ("measured-like", "simulation")
 
 
-def __getattr__(name):  # EXPERIMENTS is computed on first use (experiment modules import this one)
-    if name == "EXPERIMENTS":
-        return experiments.names()
-    raise AttributeError(name)
+EXPERIMENTS = catalogue.names()
 
 
 @dataclass(frozen=True)
@@ -54,16 +52,16 @@ class Config:
     emax_ev: float | None = None
 
     def __post_init__(self):
-        if self.experiment in experiments.names():
-            exp = experiments.get(self.experiment)
+        if self.experiment in catalogue.names():
+            exp = catalogue.get(self.experiment)
             for fname, default in (("zenith_max_deg", exp.default_zenith_max_deg),
                                    ("emin_ev", exp.default_energy_ev[0]), ("emax_ev", exp.default_energy_ev[1])):
                 if getattr(self, fname) is None:
                     object.__setattr__(self, fname, default)
 
     @property
-    def exp(self) -> experiments.Experiment:
-        return experiments.get(self.experiment)
+    def exp(self) -> Experiment:
+        return catalogue.get(self.experiment)
 
     def check(self) -> None:
         exp = self.exp  # unknown experiment: clear error naming the known ones
@@ -105,7 +103,7 @@ def simulate_block(cfg: Config, block: int, t_start: float) -> tuple[dict[str, n
     per-station simulation or None, live time of each recorded event, live time
     of the last thrown primary). Columns contain truth; the caller selects by kind."""
     rng = _block_rng(cfg.seed, STREAM, block)
-    prim = experiments.throw_primaries(cfg.exp, cfg, rng, BLOCK_SIZE, t_start)
+    prim = throw_primaries(cfg.exp, cfg, rng, BLOCK_SIZE, t_start)
     cols, station_inputs, idx = cfg.exp.simulate(cfg, rng, prim)
     return cols, station_inputs, prim.t_rel[idx], float(prim.t_rel[-1])
 

@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from . import physics
-from .experiment import flux_fields, hex_grid, register, smear_direction
+from .experiment import flux_fields, hex_grid, smear_direction
 from .kascade import KarlsruheSite
 
 N_STATIONS = 37
@@ -181,4 +181,4 @@ class Grande(KarlsruheSite):
                          "3 rings: the real layout is irregular. No per-station arrays are simulated.")}
 
 
-GRANDE = register(Grande())
+GRANDE = Grande()

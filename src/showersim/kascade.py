@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import layout, physics
-from .experiment import Experiment, flux_fields, register, smear_direction
+from .experiment import Experiment, flux_fields, smear_direction
 
 #: start of the simulated data taking (GPS seconds since 1970): 2003-01-01 00:00 UTC
 T0_UNIX = 1041379200
@@ -196,4 +196,4 @@ def simulate_stations(rng: np.random.Generator, xc, yc, ze, az, lgne, age, lgnmu
             "Arrival": t.astype(np.float32)}
 
 
-KASCADE = register(Kascade())
+KASCADE = Kascade()

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .experiment import Experiment, flux_fields, hex_grid, register, smear_direction, uniform_disk
+from .experiment import Experiment, flux_fields, hex_grid, smear_direction, uniform_disk
 
 #: vertical depth of the Tunka valley, 675 m a.s.l. (approximate, standard atmosphere)
 X_VERTICAL = 965.0
@@ -216,4 +216,4 @@ class Tunka133(Experiment):
                          "the real layout differs in detail. No per-detector arrays are simulated.")}
 
 
-TUNKA = register(Tunka133())
+TUNKA = Tunka133()
