@@ -5,7 +5,7 @@ course's formgrader, lets N students submit through the exchange (half right,
 half wrong, as `nbgrader submit` would upload them), then times in the
 formgrader's kernel, as the teacher would run them: `nbgrader collect`,
 `nbgrader autograde`, `nbgrader generate_feedback` + `release_feedback`.
-Autograde runs student code in the formgrader's sandbox (astrohub.grading_sandbox);
+Autograde runs student code in the formgrader's sandbox (servicekit.grading_sandbox);
 for comparison it runs once more with nbgrader's stock kernels (the teacher's own
 uid, as before the sandbox), which the course's nbgrader_config.py can ask for.
 Printed: seconds per phase and per submission. Figures only, no pass/fail.

@@ -4,7 +4,7 @@ The ``courses`` setting (``course:teacher_group[:student_group]``, see
 astrohub.settings) names the courses. For them the stack gets, next to
 swarm/stack.yml, a generated compose file (``stack_overlay``) with
 
-- ``ngshare``: the exchange (ngshare behind astrohub.exchange_gate), one for all
+- ``ngshare``: the exchange (ngshare behind servicekit.exchange_gate), one for all
   courses, its database and files on the volume ``ngshare-data``;
 - ``formgrader-<course>``: the course's formgrader, a hub service named after the
   course at /services/<course>/, its home the volume ``course-<course>``

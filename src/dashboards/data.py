@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from servicekit.tokens import secret
+
 TOKEN_FILE = "/run/secrets/astrohub_dashboards_token"
 #: largest selection a dashboard asks for; a visitor's wider cuts get a clear message instead
 MAX_ROWS = 1_000_000
@@ -110,11 +112,7 @@ def _remember(key: str, value) -> None:
 
 
 def read_token() -> str | None:
-    path = Path(os.environ.get("DASHBOARDS_TOKEN_FILE", TOKEN_FILE))
-    try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
+    return secret("DASHBOARDS_TOKEN", TOKEN_FILE)
 
 
 def client():

@@ -666,8 +666,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=a.log_level.upper(), format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
     over = {k: v for k, v in (("ip", a.ip), ("port", a.port)) if v is not None}
     settings = Settings.from_env(**over)
-    if settings.auth == "hub" and not (settings.hub_api_token or os.environ.get("JUPYTERHUB_API_TOKEN")):
-        p.error("JUPYTERHUB_API_TOKEN is not set: run the datacentre as a JupyterHub service (the hub's "
+    if settings.auth == "hub" and not settings.hub_api_token:
+        p.error("no hub token (JUPYTERHUB_API_TOKEN or the file JUPYTERHUB_API_TOKEN_FILE names): run the datacentre as a JupyterHub service (the hub's "
                 "service api_token), or DATACENTRE_AUTH=none for a local trial without any access control")
     if settings.auth == "none":
         log.warning("DATACENTRE_AUTH=none: every caller is 'anonymous', there is NO access control. "

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
+from servicekit.tokens import secret
+
+#: where the stack puts the datacentre's hub token (a docker secret)
+HUB_TOKEN_FILE = "/run/secrets/astrohub_datacentre_token"
 FORMATS = ("hdf5", "ascii", "root", "parquet", "csv")
 
 
@@ -69,7 +73,7 @@ class Settings:
     upstream_password_file: str = "/run/secrets/kcdc_upstream_password"
     #: test hook: seconds the worker sleeps after each Parquet part (0 in production)
     part_delay: float = 0.0
-    #: hub connection (None: taken from the JUPYTERHUB_* environment by HubOAuth)
+    #: hub connection (URL None: taken from the environment by HubOAuth; token: JUPYTERHUB_API_TOKEN(_FILE))
     hub_api_url: str | None = None
     hub_api_token: str | None = None
     #: seconds HubOAuth caches a token -> user answer
@@ -123,5 +127,8 @@ class Settings:
                 # a service URL names the host others use; listen on all interfaces
                 # unless it is loopback (then stay on loopback)
                 kw["ip"] = "127.0.0.1" if u.hostname.startswith("127.") else "0.0.0.0"
+        if "hub_api_token" not in kw:
+            # the service's docker secret in the stack; the hub's environment when it starts us
+            kw["hub_api_token"] = secret("JUPYTERHUB_API_TOKEN", HUB_TOKEN_FILE)
         kw.update(overrides)
         return cls(**kw)

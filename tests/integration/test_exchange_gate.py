@@ -26,7 +26,7 @@ from tornado.httpserver import HTTPServer
 from traitlets.config import Config
 
 from astrohub.config import apply
-from astrohub.exchange_gate import Gate, Refused, UploadLimit
+from servicekit.exchange_gate import Gate, Refused, UploadLimit
 from astrohub.settings import load
 from tests.support.hub import HubProcess
 from tests.support.net import free_port, wait_for_http
@@ -168,7 +168,7 @@ def test_a_chunked_upload_over_the_limit_is_refused_with_413(limited):
 # -- the real ngshare (its image) behind the gate of this checkout, against the hub above
 
 NGSHARE_IMAGE = f"astrohub/ngshare:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
-GATE_SOURCE = Path(__file__).resolve().parents[2] / "src/astrohub/exchange_gate.py"
+GATE_SOURCE = Path(__file__).resolve().parents[2] / "src/servicekit"
 MAX_UPLOAD = 20_000
 COURSE_QUOTA = 60_000
 
@@ -183,12 +183,12 @@ def ngshare(hub):
     mb = 1024 * 1024
     subprocess.run([
         "docker", "run", "-d", "--rm", "--name", name, "--network", "host",
-        "-v", f"{GATE_SOURCE}:/opt/gate/astrohub/exchange_gate.py:ro",
+        "-v", f"{GATE_SOURCE}:/opt/gate/servicekit:ro",
         "-e", f"JUPYTERHUB_API_URL={hub.api_url}", "-e", f"JUPYTERHUB_API_TOKEN={hub.tokens['ngshare']}",
         "-e", "JUPYTERHUB_SERVICE_NAME=ngshare", "-e", "JUPYTERHUB_CLIENT_ID=service-ngshare",
         "-e", "JUPYTERHUB_SERVICE_PREFIX=/services/ngshare/",
         "-e", f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{port}", "-e", "EXCHANGE_COURSES=astro101",
-        NGSHARE_IMAGE, "python", "-m", "astrohub.exchange_gate",
+        NGSHARE_IMAGE, "python", "-m", "servicekit.exchange_gate",
         "--database", "sqlite:////tmp/ngshare.db", "--storage", "/tmp/files/",
         f"--max-upload-mb={MAX_UPLOAD / mb}", f"--course-quota-mb={COURSE_QUOTA / mb}",
     ], check=True, capture_output=True)

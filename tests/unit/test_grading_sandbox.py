@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from astrohub import grading_sandbox, nbgrader_exchange
+from servicekit import grading_sandbox, nbgrader_exchange
 
 
 def test_the_submission_travels_without_links_and_with_the_connection_file(tmp_path):

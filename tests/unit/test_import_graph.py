@@ -13,8 +13,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 #: modules that run outside the hub: in user servers, the formgrader, ngshare, the
 #: datacentre and the dashboards.
-CONTAINER_SIDE = ("astrohub.library", "astrohub.nbgrader_exchange", "astrohub.exchange_gate",
-                  "datacentre", "dashboards", "kcdc", "showersim")
+CONTAINER_SIDE = ("servicekit", "datacentre", "dashboards", "kcdc", "showersim")
 HUB_ONLY = ("dockerspawner", "docker", "astrohub.spawner")
 
 
@@ -111,3 +110,11 @@ def test_container_side_code_does_not_reach_the_hubs_spawner():
                     seen.add(w)
                     todo.append(w)
         assert not seen & set(HUB_ONLY), f"{root} reaches {sorted(seen & set(HUB_ONLY))}"
+
+
+def test_servicekit_stands_alone():
+    # the ngshare image carries src/servicekit and nothing else of this repository
+    graph = _graph()
+    for name in (m for m in graph if m.split(".")[0] == "servicekit"):
+        ours = {w for w in graph[name] if w in graph}
+        assert all(w.split(".")[0] == "servicekit" for w in ours), f"{name} imports {sorted(ours)}"

@@ -1,6 +1,6 @@
 """The masterclass library reaches the home and never overwrites a student's edits."""
 
-from astrohub.library import sync, updated_name
+from servicekit.library import sync, updated_name
 
 
 def make_templates(root, **files):

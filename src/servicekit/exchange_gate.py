@@ -1,7 +1,7 @@
 """ngshare behind a gate: the nbgrader exchange of the hub's courses.
 
 Runs in the ngshare image (its own environment: ngshare 0.6.0 needs SQLAlchemy<2)
-as ``python -m astrohub.exchange_gate``. It starts ngshare's own tornado
+as ``python -m servicekit.exchange_gate``. It starts ngshare's own tornado
 application in this process and replaces its authentication step, which fixes
 ngshare's weak spots:
 
@@ -27,8 +27,8 @@ start, every ``--sync-seconds``, and before a request when the last read is
 older than ``--fresh-seconds``, so a student added to a course group can fetch
 at once and one removed is refused at once.
 
-Only tornado, the standard library and ngshare are used here: this file is the
-one piece of astrohub in the ngshare image.
+Only tornado, the standard library, ngshare and :mod:`servicekit.tokens` are used here:
+the ngshare image carries the servicekit package and nothing else of this repository.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ from tornado import httputil
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
+
+from .tokens import hub_token
 
 log = logging.getLogger("exchange-gate")
 
@@ -287,15 +289,6 @@ class _LimitedRequest(httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()
 
 
-def service_token() -> str:
-    """$JUPYTERHUB_API_TOKEN, or the file $JUPYTERHUB_API_TOKEN_FILE names (a docker secret)."""
-    path = os.environ.get("JUPYTERHUB_API_TOKEN_FILE")
-    if path and not os.environ.get("JUPYTERHUB_API_TOKEN"):
-        with open(path) as f:
-            os.environ["JUPYTERHUB_API_TOKEN"] = f.read().strip()
-    return os.environ["JUPYTERHUB_API_TOKEN"]
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description="ngshare behind the astrohub gate")
     p.add_argument("--courses", default=os.environ.get("EXCHANGE_COURSES", ""),
@@ -323,7 +316,11 @@ def main(argv=None) -> None:
     for name in ("exchange-gate", "tornado.access"):
         logging.getLogger(name).disabled = False
         logging.getLogger(name).setLevel(logging.INFO)
-    gate = Gate(os.environ["JUPYTERHUB_API_URL"], service_token(),
+    token = hub_token()
+    if not token:
+        raise SystemExit("exchange gate: no hub token: set JUPYTERHUB_API_TOKEN or JUPYTERHUB_API_TOKEN_FILE "
+                         "(the service's docker secret)")
+    gate = Gate(os.environ["JUPYTERHUB_API_URL"], token,
                 os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds,
                 int(args.course_quota_mb * 1024 * 1024))
     install(gate)

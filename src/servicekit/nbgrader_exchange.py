@@ -1,7 +1,7 @@
 """nbgrader's exchange inside a user's server and a course formgrader.
 
 Loaded by /etc/jupyter/nbgrader_config.py of the singleuser and formgrader images.
-The exchange is ngshare behind astrohub's gate (``astrohub.exchange_gate``),
+The exchange is ngshare behind astrohub's gate (``servicekit.exchange_gate``),
 reached over the stack's network at ``$ASTROHUB_EXCHANGE_URL``. Who submits or
 fetches feedback is decided by the exchange from this server's hub token; the
 name nbgrader puts into its requests is asked from the hub too, not taken from
@@ -19,23 +19,15 @@ import urllib.request
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from .tokens import hub_token
+
 DEFAULT_URL = "http://ngshare:10101/services/ngshare"
 
 
 def api_token() -> str | None:
     """This server's hub token: in the environment of a user's server; read from its
     secret file in a formgrader, which keeps it out of the environment its kernels inherit."""
-    token = os.environ.get("JUPYTERHUB_API_TOKEN")
-    if token:
-        return token
-    path = os.environ.get("JUPYTERHUB_API_TOKEN_FILE")
-    if not path:
-        return None
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except OSError:
-        return None
+    return hub_token()
 
 
 def _give_ngshare_the_token(token: str) -> None:
