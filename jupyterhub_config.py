@@ -7,3 +7,6 @@ hub_settings = settings.load()
 if not hub_settings.admin_server_access:
     adminrole.restrict_admin_role()  # JupyterHub's own admin role, narrowed in this process
 config.apply(hub_settings, c)  # noqa: F821 (c is provided by JupyterHub)
+# Last: the operator's own traitlets for what no setting says (jupyterhub_config.d/).
+if config.SITE_CONFIG.exists():
+    load_subconfig(str(config.SITE_CONFIG))  # noqa: F821 (provided by traitlets)

@@ -24,7 +24,7 @@ from traitlets import Dict, Unicode
 
 from . import opsapi, roster
 from .admins import admin_accounts
-from .oidc import Course, course_groups
+from .courses import Course, course_groups
 
 ACCOUNTS_SCOPE = "custom:astrohub:accounts"
 # Checked against a password for a name without an account, so that a login's

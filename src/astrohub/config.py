@@ -2,10 +2,16 @@
 
 Tests call it on a bare ``traitlets.config.Config()``; jupyterhub_config.py calls
 it on the hub's ``c``. It reads nothing but ``settings`` and writes nothing but ``c``.
+
+Each step sets traits and never reads or extends what another step wrote (TLJH's
+rule): the lists several parts of the hub add to (services, roles, custom scopes, the
+scopes and environment of server tokens) are returned by the steps as a :class:`Part`,
+and :func:`apply` sets each of them once, from all the parts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from traitlets.config import Config
@@ -14,6 +20,9 @@ from .edge import public_host
 from .settings import Settings, SettingsError
 
 HOME = "/home/jovyan"
+SITE_NAME = "astroparticle.online"
+# Where the stack mounts the operator's own traitlets (astrohub.deploy.write_site_config).
+SITE_CONFIG = Path("/etc/astrohub/site_config.py")
 DATACENTRE_URL = "http://datacentre:10101"
 DATACENTRE_PREFIX = "/services/datacentre/"
 DASHBOARDS_URL = "http://dashboards:8866"
@@ -88,21 +97,47 @@ def subdomain_hook(name: str, domain: str, kind: str) -> str:
     return subdomain_hook_idna(name, domain, kind)
 
 
+@dataclass
+class Part:
+    """What one step adds to the hub's shared lists."""
+
+    services: list[dict] = field(default_factory=list)
+    roles: list[dict] = field(default_factory=list)
+    custom_scopes: dict[str, dict] = field(default_factory=dict)
+    #: scopes a server's token asks for (the hub grants each only where the user holds it)
+    server_scopes: list[str] = field(default_factory=list)
+    server_environment: dict[str, str] = field(default_factory=dict)
+
+
 def apply(settings: Settings, c: Config) -> Config:
     names = stack_names(settings)
     _apply_hub(settings, c, names)
     _apply_authenticator(settings, c)
     _apply_spawner(settings, c, names)
-    _apply_services(settings, c)
-    _apply_datacentre(settings, c)
-    _apply_dashboards(settings, c)
-    _apply_operations(settings, c)
-    _apply_login(settings, c)
-    _apply_courses(settings, c)
     _apply_nodes(settings, c)
     _apply_edge(settings, c)
-    _apply_isolation(settings, c)
+    _apply_activity(settings, c)
+    parts = [_ops(settings), _login(settings, c), _datacentre(settings), _dashboards(settings),
+             _idle_culler(settings), _courses(settings), _isolation(settings, c)]
+    _apply_parts(settings, c, parts)
     return c
+
+
+def _apply_parts(settings: Settings, c: Config, parts: list[Part]) -> None:
+    services = [entry for part in parts for entry in part.services]
+    roles = [role for part in parts for role in part.roles]
+    for what, entries in (("hub service", services), ("role", roles)):
+        seen = [entry["name"] for entry in entries]
+        twice = sorted({name for name in seen if seen.count(name) > 1})
+        if twice:  # a programming error: two steps made the same entry
+            raise ValueError(f"{what} {', '.join(twice)} made twice")
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+    c.JupyterHub.custom_scopes = {k: v for part in parts for k, v in part.custom_scopes.items()}
+    spawner = c.SwarmSpawner if settings.spawner == "stock" else c.AstroSwarmSpawner
+    spawner.server_token_scopes = list(dict.fromkeys(
+        [*_SERVER_TOKEN_SCOPES, *(scope for part in parts for scope in part.server_scopes)]))
+    spawner.environment = {k: v for part in parts for k, v in part.server_environment.items()}
 
 
 def _apply_hub(settings: Settings, c: Config, names: dict[str, str]) -> None:
@@ -114,7 +149,6 @@ def _apply_hub(settings: Settings, c: Config, names: dict[str, str]) -> None:
     # A restart of the hub (an upgrade, a crash) must leave students' servers running.
     c.JupyterHub.cleanup_servers = False
     c.JupyterHub.cleanup_proxy = False
-    c.JupyterHub.template_vars = {"site_name": "astroparticle.online"}
     if settings.cookie_secret:
         c.JupyterHub.cookie_secret = bytes.fromhex(settings.cookie_secret)
     if settings.crypt_key:
@@ -187,42 +221,47 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     s.teacher_cpu_limit = settings.teacher_cpu_limit
 
 
-def _apply_services(settings: Settings, c: Config) -> None:
+def _ops(settings: Settings) -> Part:
     from .opsapi import SCOPES as OPS_API_SCOPES
 
-    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **OPS_API_SCOPES}
-    services = [{"name": "ops", "display": False}]
+    service = {"name": "ops", "display": False}
     if settings.ops_token:
-        services[0]["api_token"] = settings.ops_token
-    c.JupyterHub.services = services
-    c.JupyterHub.load_roles = [OPS_ROLE]
+        service["api_token"] = settings.ops_token
+    return Part(services=[service], roles=[OPS_ROLE], custom_scopes=dict(OPS_API_SCOPES))
 
 
-def _apply_login(settings: Settings, c: Config) -> None:
+def _login(settings: Settings, c: Config) -> Part:
     """Login page, OpenID Connect providers, course groups and roles, log redaction."""
-    from . import oidc  # oauthenticator is imported only where the hub runs
+    from . import courses, oidc  # oauthenticator is imported only where the hub runs
 
     c.JupyterHub.template_paths = [str(TEMPLATES)]
-    c.JupyterHub.template_vars = {**c.JupyterHub.get("template_vars", {}), "login_providers": []}
     # Every log line of the hub passes a filter that masks codes, states and tokens.
     c.JupyterHub.logging_config = {
         "filters": {"redact": {"()": "astrohub.redact.RedactSecrets"}},
         "handlers": {"console": {"filters": ["redact"]}},
     }
-    course_list = oidc.courses(settings)
-    c.JupyterHub.load_roles = list(c.JupyterHub.get("load_roles", [])) + oidc.course_roles(course_list)
+    course_list = courses.course_list(settings)
     # The roster import (`astrohub users import`) creates native accounts through
     # the hub's API as the ops service, with a scope of its own.
-    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **ACCOUNT_SCOPES}
-    c.JupyterHub.load_roles.append({"name": "ops-accounts", "description": "roster import",
-                                    "scopes": list(ACCOUNT_SCOPES), "services": ["ops"]})
-    courses_by_name = {co.name: [co.teacher_group, co.student_group or ""] for co in course_list}
+    part = Part(roles=[*courses.course_roles(course_list),
+                       {"name": "ops-accounts", "description": "roster import",
+                        "scopes": list(ACCOUNT_SCOPES), "services": ["ops"]}],
+                custom_scopes=dict(ACCOUNT_SCOPES))
+    login_providers = []
     if settings.authenticator == "native":
-        c.AstroNativeAuthenticator.courses = courses_by_name
-        return
-    if settings.authenticator == "kcdc-password":
+        c.AstroNativeAuthenticator.courses = {co.name: [co.teacher_group, co.student_group or ""] for co in course_list}
+    elif settings.authenticator == "kcdc-password":
         _apply_kcdc_password(settings, c)
-        return
+    else:
+        _apply_oidc(settings, c, course_list)
+        login_providers = [{"key": p.key, "name": p.display_name} for p in oidc.providers(settings)]
+    c.JupyterHub.template_vars = {"site_name": SITE_NAME, "login_providers": login_providers}
+    return part
+
+
+def _apply_oidc(settings: Settings, c: Config, course_list) -> None:
+    from . import oidc
+
     problems = oidc.missing_provider_settings(settings)
     if not settings.crypt_key:
         problems.append("the crypt key (docker secret astrohub_crypt_key) is missing: auth state keeps provider tokens encrypted with it")
@@ -230,8 +269,6 @@ def _apply_login(settings: Settings, c: Config) -> None:
         raise SettingsError(problems)
     c.JupyterHub.authenticator_class = "astrohub.oidc.AstroMultiAuthenticator"
     c.AstroMultiAuthenticator.authenticators = oidc.authenticator_entries(settings, course_list)
-    c.JupyterHub.template_vars["login_providers"] = [
-        {"key": p.key, "name": p.display_name} for p in oidc.providers(settings)]
     c.Authenticator.enable_auth_state = True
     c.Authenticator.manage_groups = True
     c.Authenticator.refresh_pre_spawn = True
@@ -262,21 +299,21 @@ def _apply_kcdc_password(settings: Settings, c: Config) -> None:
 _SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server"]
 
 
-def _apply_courses(settings: Settings, c: Config) -> None:
+def _courses(settings: Settings) -> Part:
     """nbgrader: the exchange (ngshare behind astrohub's gate) and one formgrader per course.
 
-    Hub groups per course (filled by the login, see astrohub.oidc.course_groups):
+    Hub groups per course (filled by the login, see astrohub.courses.course_groups):
     ``formgrade-<course>`` (its teachers) and ``nbgrader-<course>`` (teachers and
     students). The exchange enrols them from these groups; the role
-    ``nbgrader-<course>`` lets their servers' tokens reach the exchange, the role
-    ``formgrade-<course>`` lets the teachers open the course's formgrader.
+    ``nbgrader-<course>`` lets their servers' tokens reach the exchange; the role
+    ``formgrade-<course>`` (made by the login step: astrohub.courses.course_roles) lets
+    the teachers open the course's formgrader.
     """
     from . import courses
 
     ids = courses.course_ids(settings)
     if not ids:
-        return
-    services = list(c.JupyterHub.services)
+        return Part()
 
     def service(name, port, **extra):
         entry = {"name": name, "url": f"http://{'' if name == courses.EXCHANGE else 'formgrader-'}{name}:{port}", **extra}
@@ -285,61 +322,48 @@ def _apply_courses(settings: Settings, c: Config) -> None:
             entry["api_token"] = token
         return entry
 
-    services.append(service(courses.EXCHANGE, courses.EXCHANGE_PORT, display=False))
-    # The formgrader opens in its own tab from the hub's services menu (no framing).
-    services += [service(course, courses.FORMGRADER_PORT, display=True, oauth_no_confirm=True,
-                         oauth_client_allowed_scopes=[f"access:services!service={course}"])
-                 for course in ids]
-    c.JupyterHub.services = services
-
-    roles = list(c.JupyterHub.load_roles)
-    have = {r["name"] for r in roles}
-    # The gate reads the course groups to enrol their members.
-    roles.append({"name": "exchange", "description": "the exchange reads the course groups",
-                  "scopes": ["read:groups", "list:groups"], "services": [courses.EXCHANGE]})
     exchange_scope = f"access:services!service={courses.EXCHANGE}"
-    for course in ids:
-        roles.append({"name": f"nbgrader-{course}", "description": f"members of {course} use the course exchange",
-                      "scopes": [exchange_scope], "groups": [f"nbgrader-{course}", f"formgrade-{course}"],
-                      "services": [course]})
-        if f"formgrade-{course}" not in have:  # astrohub.oidc.course_roles may have made it
-            roles.append({"name": f"formgrade-{course}", "description": f"teachers of {course}: its formgrader",
-                          "scopes": [f"access:services!service={course}"], "groups": [f"formgrade-{course}"]})
-    c.JupyterHub.load_roles = roles
+    return Part(
+        services=[service(courses.EXCHANGE, courses.EXCHANGE_PORT, display=False),
+                  # The formgrader opens in its own tab from the hub's services menu (no framing).
+                  *(service(course, courses.FORMGRADER_PORT, display=True, oauth_no_confirm=True,
+                            oauth_client_allowed_scopes=[f"access:services!service={course}"]) for course in ids)],
+        # The gate reads the course groups to enrol their members.
+        roles=[{"name": "exchange", "description": "the exchange reads the course groups",
+                "scopes": ["read:groups", "list:groups"], "services": [courses.EXCHANGE]},
+               *({"name": f"nbgrader-{course}", "description": f"members of {course} use the course exchange",
+                  "scopes": [exchange_scope], "groups": [f"nbgrader-{course}", f"formgrade-{course}"],
+                  "services": [course]} for course in ids)],
+        # A server's token may reach the exchange; the hub grants it only where the
+        # user holds the scope (course members), so others' tokens are refused.
+        server_scopes=[exchange_scope],
+        # Through the proxy's public route: user servers cannot reach the exchange's own port.
+        server_environment={"ASTROHUB_EXCHANGE_URL": proxy_public_url(settings) + courses.EXCHANGE_PATH},
+    )
 
-    # A server's token may reach the exchange; the hub grants it only where the
-    # user holds the scope (course members), so others' tokens are refused.
-    spawner = c.AstroSwarmSpawner
-    current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
-    spawner.server_token_scopes = list(dict.fromkeys([*current, exchange_scope]))
-    # Through the proxy's public route: user servers cannot reach the exchange's own port.
-    spawner.environment = {**spawner.get("environment", {}),
-                           "ASTROHUB_EXCHANGE_URL": proxy_public_url(settings) + courses.EXCHANGE_PATH}
 
-
-def _apply_datacentre(settings: Settings, c: Config) -> None:
+def _datacentre(settings: Settings) -> Part:
     """The open-data service: a hub service in its own Swarm service (swarm/stack.yml)."""
     service = {"name": "datacentre", "url": DATACENTRE_URL, "oauth_no_confirm": True, "display": True,
                "info": {"description": "KCDC data requests"}}
     if settings.datacentre_token:
         service["api_token"] = settings.datacentre_token
-    c.JupyterHub.services.append(service)
     access = "access:services!service=datacentre"
-    # Hub admins see every request; this scope lets an operator grant that to others.
-    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}),
-                                  "custom:datacentre:admin": {"description": "See and remove everybody's data requests."}}
-    # Every user may use the data service as themselves, in the browser and from
-    # notebooks: a server's token gets the scope because its user holds it.
-    c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", access]})
-    spawner = c.SwarmSpawner if settings.spawner == "stock" else c.AstroSwarmSpawner
-    current = spawner.get("server_token_scopes") or _SERVER_TOKEN_SCOPES
-    spawner.server_token_scopes = list(dict.fromkeys([*current, access]))
-    # Notebooks reach the service through the proxy's public route: the service's
-    # own port is on the backend network, out of user servers' reach.
-    spawner.environment = {**spawner.get("environment", {}), "KCDC_URL": f"{proxy_public_url(settings)}{DATACENTRE_PREFIX}"}
+    return Part(
+        services=[service],
+        # Every user may use the data service as themselves, in the browser and from
+        # notebooks: a server's token gets the scope because its user holds it.
+        roles=[{"name": "user", "scopes": ["self", access]}],
+        # Hub admins see every request; this scope lets an operator grant that to others.
+        custom_scopes={"custom:datacentre:admin": {"description": "See and remove everybody's data requests."}},
+        server_scopes=[access],
+        # Notebooks reach the service through the proxy's public route: the service's
+        # own port is on the backend network, out of user servers' reach.
+        server_environment={"KCDC_URL": f"{proxy_public_url(settings)}{DATACENTRE_PREFIX}"},
+    )
 
 
-def _apply_dashboards(settings: Settings, c: Config) -> None:
+def _dashboards(settings: Settings) -> Part:
     """The public dashboards: standalone Voila in its own Swarm service (src/dashboards).
 
     A service with a ``url`` gets the proxy route /services/dashboards/; Voila answers
@@ -349,32 +373,32 @@ def _apply_dashboards(settings: Settings, c: Config) -> None:
                "info": {"description": "public cosmic-ray dashboards, no login"}}
     if settings.dashboards_token:
         service["api_token"] = settings.dashboards_token
-    c.JupyterHub.services.append(service)
-    c.JupyterHub.load_roles.append({"name": "dashboards-reader", "description": "the dashboards read open data",
-                                    "scopes": ["access:services!service=datacentre"], "services": ["dashboards"]})
+    return Part(services=[service],
+                roles=[{"name": "dashboards-reader", "description": "the dashboards read open data",
+                        "scopes": ["access:services!service=datacentre"], "services": ["dashboards"]}])
 
 
-def _apply_operations(settings: Settings, c: Config) -> None:
-    """The idle culler, the proxy's routes checked often, metrics for admins."""
+def _apply_activity(settings: Settings, c: Config) -> None:
+    """The proxy's routes checked often, metrics for admins."""
     # Reading the proxy's routes also restores lost ones (a restarted proxy).
     c.JupyterHub.last_activity_interval = settings.route_check_interval
     # /hub/metrics needs read:metrics (admins and the ops service have it).
     c.JupyterHub.authenticate_prometheus = True
+
+
+def _idle_culler(settings: Settings) -> Part:
     if not settings.cull_idle_timeout:
-        return
-    c.JupyterHub.services.append({
-        "name": "idle-culler",
-        "command": ["python", "-m", "jupyterhub_idle_culler",
-                    f"--timeout={settings.cull_idle_timeout}", f"--cull-every={settings.cull_every}",
-                    # Users stay: only their servers stop, homes are volumes.
-                    "--remove-named-servers=False", "--cull-users=False"],
-    })
-    # Least privilege: see users and activity, stop servers; nothing else.
-    c.JupyterHub.load_roles.append({
-        "name": "idle-culler", "description": "stops idle servers",
-        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-        "services": ["idle-culler"],
-    })
+        return Part()
+    return Part(
+        services=[{"name": "idle-culler",
+                   "command": ["python", "-m", "jupyterhub_idle_culler",
+                               f"--timeout={settings.cull_idle_timeout}", f"--cull-every={settings.cull_every}",
+                               # Users stay: only their servers stop, homes are volumes.
+                               "--remove-named-servers=False", "--cull-users=False"]}],
+        # Least privilege: see users and activity, stop servers; nothing else.
+        roles=[{"name": "idle-culler", "description": "stops idle servers",
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": ["idle-culler"]}])
 
 
 def _apply_nodes(settings: Settings, c: Config) -> None:
@@ -400,20 +424,18 @@ def _apply_edge(settings: Settings, c: Config) -> None:
     if settings.user_subdomains:
         c.JupyterHub.subdomain_host = settings.public_url
         c.JupyterHub.subdomain_hook = subdomain_hook
-    c.JupyterHub.cookie_options = {**c.JupyterHub.get("cookie_options", {}), "secure": True}
-    tornado = dict(c.JupyterHub.get("tornado_settings", {}))
-    tornado["xsrf_cookie_kwargs"] = {**tornado.get("xsrf_cookie_kwargs", {}), "secure": True}
-    c.JupyterHub.tornado_settings = tornado
+    c.JupyterHub.cookie_options = {"secure": True}
+    c.JupyterHub.tornado_settings = {"xsrf_cookie_kwargs": {"secure": True}}
 
 
-def _apply_isolation(settings: Settings, c: Config) -> None:
+def _isolation(settings: Settings, c: Config) -> Part:
     """What keeps one user's server from the hub, the machine and the others.
 
     A user server leaves its internal network only through the egress proxy
     (``user_internet``); it has a pids limit and a home limit (the image checks the
     home: astrohub.homequota). Admins not opening it: astrohub.adminrole."""
     if settings.spawner == "stock":
-        return
+        return Part()
     env = {}
     if settings.user_internet:
         for var in ("http_proxy", "https_proxy"):
@@ -424,6 +446,5 @@ def _apply_isolation(settings: Settings, c: Config) -> None:
 
     if size_bytes(settings.home_limit):
         env[ENV] = str(size_bytes(settings.home_limit))
-    spawner = c.AstroSwarmSpawner
-    spawner.environment = {**spawner.get("environment", {}), **env}
-    spawner.pids_limit = settings.pids_limit
+    c.AstroSwarmSpawner.pids_limit = settings.pids_limit
+    return Part(server_environment=env)

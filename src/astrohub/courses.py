@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from .settings import Settings
 
@@ -35,9 +37,67 @@ HUB_API = "http://hub:8081/hub/api"
 RESERVED = {EXCHANGE, "ops", "datacentre", "dashboards"}
 
 
+@dataclass(frozen=True)
+class Course:
+    name: str
+    teacher_group: str
+    student_group: str | None = None
+
+
+def course_list(settings: Settings) -> list[Course]:
+    """The ``courses`` setting as Course entries (checked by astrohub.settings); the one
+    place that reads its ``course:teacher_group[:student_group]`` entries."""
+    out = []
+    for entry in settings.courses:
+        name, teacher, *student = entry.split(":")
+        out.append(Course(name, teacher, student[0] if student else None))
+    return out
+
+
+def course_teachers(settings: Settings) -> dict[str, str]:
+    """{course: teacher group}, e.g. {"astro101": "teachers-astro101"}.
+
+    Members of the teacher group are also in the hub groups ``formgrade-<course>``
+    and ``nbgrader-<course>`` (nbgrader's own convention), which is what a
+    formgrader service should check.
+    """
+    return {c.name: c.teacher_group for c in course_list(settings)}
+
+
+def course_groups(groups: Iterable[str], course_list: Iterable[Course]) -> set[str]:
+    """The nbgrader course groups that follow from a user's provider groups."""
+    groups = set(groups)
+    derived = set()
+    for c in course_list:
+        if c.teacher_group in groups:
+            derived |= {f"formgrade-{c.name}", f"nbgrader-{c.name}"}
+        if c.student_group and c.student_group in groups:
+            derived.add(f"nbgrader-{c.name}")
+    return derived
+
+
+def course_roles(course_list: Iterable[Course]) -> list[dict]:
+    """Roles of the course groups: a course's teachers reach its formgrader
+    service (named after the course) and see who is enrolled."""
+    roles = []
+    for c in course_list:
+        roles.append({
+            "name": f"formgrade-{c.name}",
+            "description": f"teachers of {c.name}: its formgrader and its students",
+            "groups": [f"formgrade-{c.name}"],
+            "scopes": [
+                f"access:services!service={c.name}",
+                f"read:users!group=nbgrader-{c.name}",
+                f"read:groups!group=nbgrader-{c.name}",
+                "list:services",
+            ],
+        })
+    return roles
+
+
 def course_ids(settings: Settings) -> list[str]:
     """Course ids of the ``courses`` setting, in order."""
-    ids = [entry.split(":")[0] for entry in settings.courses]
+    ids = [c.name for c in course_list(settings)]
     clash = sorted(set(ids) & RESERVED)
     if clash:
         raise ValueError(f"course ids {clash} are names of hub services; rename the course in ASTROHUB_COURSES")

@@ -43,6 +43,9 @@ GENERATED_SECRETS = {
 # cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
 PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
 
+# The checkout's folder of site-specific hub config files (write_site_config).
+SITE_CONFIG_DIR = "jupyterhub_config.d"
+
 
 @dataclass
 class Stack:
@@ -152,6 +155,7 @@ class Stack:
         self.check_user_network()
         env_file = self.write_env_file()
         config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]
+        site_config = write_site_config(self.root, self.state_dir)
         env = dict(
             os.environ,
             ASTROHUB_STACK_NAME=self.name,
@@ -172,6 +176,8 @@ class Stack:
                                   else "proxy-public"),
             ASTROHUB_ENV_FILE=str(env_file),
             ASTROHUB_CONFIG_HASH=config_hash,
+            ASTROHUB_SITE_CONFIG=str(site_config),
+            ASTROHUB_SITE_CONFIG_HASH=hashlib.sha256(site_config.read_bytes()).hexdigest()[:12],
         )
         files = ["-c", str(self.root / "swarm/stack.yml")]
         # The courses' exchange and formgraders: a generated compose file beside stack.yml.
@@ -180,9 +186,9 @@ class Stack:
         if overlay:
             files += ["-c", str(overlay)]
         # The edge: its Caddyfile from the settings, the redirect port and certificate in edge.yml.
-        edge_vars = edge.write_files(self.settings, self.state_dir)
-        files += ["-c", edge_vars.pop("files")]
-        env.update(edge_vars)
+        edge_files = edge.write_files(self.settings, self.state_dir)
+        files += ["-c", str(edge_files.overlay)]
+        env.update(edge_files.variables)
         # The registry's pull login can change (a registry made anew): the secret is named after it.
         password = (self.settings.registry_password or "") + "\n"
         env["ASTROHUB_REGISTRY_PASSWORD_SECRET"] = f"{self.name}_registry_password_{hashlib.sha256(password.encode()).hexdigest()[:12]}"
@@ -351,6 +357,17 @@ class Stack:
         for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
             if secret.startswith(f"{self.name}_"):
                 docker("secret", "rm", secret, check=False)
+
+
+def write_site_config(root: Path, state_dir: Path) -> Path:
+    """The operator's own hub traitlets, for what the settings do not say: the files
+    ``jupyterhub_config.d/*.py`` of the checkout in name order, joined into one file that
+    the hub reads after ``apply`` (the escape hatch TLJH and z2jh offer)."""
+    sources = sorted((root / SITE_CONFIG_DIR).glob("*.py"))
+    text = "".join(f"# --- {path.relative_to(root)}\n{path.read_text()}\n" for path in sources)
+    path = state_dir / "site_config.py"
+    path.write_text(text or f"# no {SITE_CONFIG_DIR}/*.py in the checkout\n")
+    return path
 
 
 def checkout_root() -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -237,10 +238,14 @@ def certificate_problem(log_text: str) -> str | None:
     return problem
 
 
-def write_files(settings: Settings, state_dir: Path) -> dict[str, str]:
-    """Write the Caddyfile and edge.yml into the stack's state folder.
+@dataclass(frozen=True)
+class EdgeFiles:
+    overlay: Path  # edge.yml, a compose file beside swarm/stack.yml
+    variables: dict[str, str]  # what swarm/stack.yml reads for the edge
 
-    Returns the variables swarm/stack.yml needs and the overlay's path (``files``)."""
+
+def write_files(settings: Settings, state_dir: Path) -> EdgeFiles:
+    """Write the Caddyfile and edge.yml into the stack's state folder."""
     text = caddyfile(settings)
     caddy_path = state_dir / "Caddyfile"
     caddy_path.write_text(text)
@@ -254,5 +259,5 @@ def write_files(settings: Settings, state_dir: Path) -> dict[str, str]:
     overlay_path = state_dir / "edge.yml"
     # JSON is YAML: docker stack deploy reads it as a compose file.
     overlay_path.write_text(json.dumps(overlay(settings, secret_files), indent=2) + "\n")
-    return {"ASTROHUB_EDGE_CADDYFILE": str(caddy_path), "ASTROHUB_EDGE_CONFIG_HASH": config_hash(text),
-            "files": str(overlay_path)}
+    return EdgeFiles(overlay_path, {"ASTROHUB_EDGE_CADDYFILE": str(caddy_path),
+                                    "ASTROHUB_EDGE_CONFIG_HASH": config_hash(text)})

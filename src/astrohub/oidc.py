@@ -36,70 +36,12 @@ from tornado import web
 from tornado.httpclient import HTTPClientError
 from traitlets import Dict, Integer, Unicode
 
+from .courses import Course, course_groups
 from .settings import Settings
 
 PROVIDERS = ("kcdc", "gradlci")
 
 _COURSE_GROUP = re.compile(r"^(formgrade|nbgrader)-")
-
-
-# -- courses ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Course:
-    name: str
-    teacher_group: str
-    student_group: str | None = None
-
-
-def courses(settings: Settings) -> list[Course]:
-    """The ``courses`` setting as Course entries (already validated by settings)."""
-    out = []
-    for entry in settings.courses:
-        name, teacher, *student = entry.split(":")
-        out.append(Course(name, teacher, student[0] if student else None))
-    return out
-
-
-def course_teachers(settings: Settings) -> dict[str, str]:
-    """{course: teacher group}, e.g. {"astro101": "teachers-astro101"}.
-
-    Members of the teacher group are also in the hub groups ``formgrade-<course>``
-    and ``nbgrader-<course>`` (nbgrader's own convention), which is what a
-    formgrader service should check.
-    """
-    return {c.name: c.teacher_group for c in courses(settings)}
-
-
-def course_groups(groups: Iterable[str], course_list: Iterable[Course]) -> set[str]:
-    """The nbgrader course groups that follow from a user's provider groups."""
-    groups = set(groups)
-    derived = set()
-    for c in course_list:
-        if c.teacher_group in groups:
-            derived |= {f"formgrade-{c.name}", f"nbgrader-{c.name}"}
-        if c.student_group and c.student_group in groups:
-            derived.add(f"nbgrader-{c.name}")
-    return derived
-
-
-def course_roles(course_list: Iterable[Course]) -> list[dict]:
-    """Roles of the course groups: a course's teachers reach its formgrader
-    service (named after the course) and see who is enrolled."""
-    roles = []
-    for c in course_list:
-        roles.append({
-            "name": f"formgrade-{c.name}",
-            "description": f"teachers of {c.name}: its formgrader and its students",
-            "groups": [f"formgrade-{c.name}"],
-            "scopes": [
-                f"access:services!service={c.name}",
-                f"read:users!group=nbgrader-{c.name}",
-                f"read:groups!group=nbgrader-{c.name}",
-                "list:services",
-            ],
-        })
-    return roles
 
 
 # -- providers ------------------------------------------------------------------

@@ -153,7 +153,7 @@ _COURSE = re.compile(r"^([a-z0-9][a-z0-9_-]*):([^\s:,]+)(?::([^\s:,]+))?$")
 
 
 def _courses(raw: str) -> tuple[str, ...]:
-    """``course:teacher_group[:student_group]`` entries; checked here, read by astrohub.oidc."""
+    """``course:teacher_group[:student_group]`` entries; checked here, read by astrohub.courses.course_list."""
     entries = _list(raw)
     for entry in entries:
         if not _COURSE.match(entry):
@@ -239,7 +239,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("login_failures_allowed", _int_at_least(1), 5, "Native login: failed logins of one name before its logins are refused for `login_block_seconds` (every further failure blocks it again).", section="login"),
     Setting("login_block_seconds", _int_at_least(1), 300, "Native login: seconds a name's logins are refused after `login_failures_allowed` failures.", section="login"),
     Setting("allow_signup", _bool, True, "Native login: let people sign up; an admin must still authorise each new account.", section="login"),
-    Setting("courses", _courses, (), "Courses and who teaches them: `course:teacher_group[:student_group]`, comma-separated (e.g. `astro101:teachers-astro101:students-astro101`). Teachers get the hub groups `formgrade-<course>` and `nbgrader-<course>`, students `nbgrader-<course>`; read it with `astrohub.oidc.course_teachers(settings)`.", section="login"),
+    Setting("courses", _courses, (), "Courses and who teaches them: `course:teacher_group[:student_group]`, comma-separated (e.g. `astro101:teachers-astro101:students-astro101`). Teachers get the hub groups `formgrade-<course>` and `nbgrader-<course>`, students `nbgrader-<course>`; read it with `astrohub.courses.course_list(settings)`.", section="login"),
     Setting("token_refresh_age", _int_at_least(0), 300, "OpenID Connect: seconds between checks of a user's provider tokens; an access token that expires within `token_refresh_margin` is renewed with the refresh token (0: check only before a server starts).", section="login"),
     Setting("token_refresh_margin", _int_at_least(0), 120, "OpenID Connect: renew an access token this many seconds before it expires.", section="login"),
     *_provider_settings("kcdc", "KCDC account"),
@@ -264,7 +264,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("route_check_interval", _int_at_least(5), 30, "Seconds between the hub's checks of the proxy's routes: after a proxy restart, routes are back within this time.", section="operations"),
     Setting("spawner", _str, "astrohub", "Spawner of user servers: `astrohub` (this project's) or `stock` (dockerspawner's SwarmSpawner, no home volume; for benchmarks only).", choices=("astrohub", "stock"), section="servers"),
     Setting("docker_threads", _int_at_least(1), 16, "Docker API calls the hub makes at once (stock dockerspawner: 1, which serialises every user's start).", section="servers"),
-    # -- isolation of user servers (astrohub.config._apply_isolation, issue 19 items 4, 5, 8)
+    # -- isolation of user servers (astrohub.config._isolation, issue 19 items 4, 5, 8)
     Setting("pids_limit", _int_at_least(0), 512, "Processes and threads one user server may have at once (Swarm's pids limit: a fork bomb stops there). A kernel with numerical libraries holds 20-60 threads. 0: no limit.", section="servers"),
     Setting("home_limit", _memory, "5G", "Size limit of a user's home. Docker's local volume driver cannot enforce one on this file system, so the server does: a single file larger than this fails with 'File too large', and saves and uploads in JupyterLab are refused with a message while the home is over it (writes from a kernel or terminal that grow many files are not stopped). 0: no limit.", section="servers"),
     Setting("user_internet", _bool, True, "User servers reach web sites (http and https: PyPI, the real KCDC) through the stack's egress proxy, never this machine's or private addresses. False: no way out of their internal network at all.", section="servers"),

@@ -27,8 +27,6 @@ def published() -> pd.DataFrame:
 
 def experiment_flux(datashop: str, threshold: float, bin_width: float):
     """(lg E centres, flux, flux error, counts) above the full-efficiency threshold."""
-    from showersim.analysis import flux
-
     df = data.selection(datashop, ["E"], cuts=[("E", ">=", threshold)])
     exposure = data.datashop(datashop)["exposure"]
     top = float(df["E"].max()) if len(df) else threshold + bin_width

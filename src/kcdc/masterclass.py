@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .spectrum import flux  # noqa: F401  (mc.flux in the notebooks)
+
 PASSED = "RESULT CHECK PASSED"
 FAILED = "RESULT CHECK FAILED"
 #: every check made in this kernel: dicts with quantity, yours, published, low, high, passed
@@ -36,20 +38,6 @@ def fetch(datashop: str, columns, cuts=None):
 def exposure(datashop: str) -> dict:
     """The data shop's exposure block (area_m2, solid_angle_sr, live_time_s, ...)."""
     return client().datashop(datashop)["exposure"]
-
-
-def flux(lg_e, expo: dict, edges):
-    """Differential flux per (m^2 s sr GeV) in bins of lg(E/eV).
-
-    flux = counts / (area * solid angle * live time * bin width in GeV).
-    Returns (bin centres, counts, flux, statistical error of the flux)."""
-    import numpy as np
-
-    edges = np.asarray(edges, dtype=float)
-    counts, _ = np.histogram(np.asarray(lg_e, dtype=float), edges)
-    width_gev = (10.0 ** edges[1:] - 10.0 ** edges[:-1]) / 1e9
-    per_count = 1.0 / (expo["area_m2"] * expo["solid_angle_sr"] * expo["live_time_s"] * width_gev)
-    return 0.5 * (edges[1:] + edges[:-1]), counts, counts * per_count, np.sqrt(counts) * per_count
 
 
 def published_points(experiment: str | None = None, path: str = "published_spectra.csv"):

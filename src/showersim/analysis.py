@@ -1,6 +1,6 @@
 """Small, transparent analysis helpers (the same steps a masterclass takes).
 
-* :func:`flux` -- exposure-corrected differential flux in bins of lg(E/eV);
+* :func:`flux` -- exposure-corrected differential flux in bins of lg(E/eV) (:mod:`kcdc.spectrum`);
 * :func:`fit_broken_power_law` -- Poisson maximum-likelihood fit of a sharply
   broken power law to binned counts (knee position, slopes below and above);
 * :func:`cic_attenuation` -- constant-intensity-cut attenuation length of a
@@ -16,21 +16,9 @@ from typing import Mapping
 
 import numpy as np
 
+from kcdc.spectrum import exposure_m2_sr_s, flux
+
 from . import physics
-
-
-def exposure_m2_sr_s(exposure: Mapping[str, float]) -> float:
-    return float(exposure["area_m2"]) * float(exposure["solid_angle_sr"]) * float(exposure["live_time_s"])
-
-
-def flux(lg_e, exposure: Mapping[str, float], edges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(lg_centres, counts, flux, flux_err)`` with flux in (m^2 s sr GeV)^-1."""
-    edges = np.asarray(edges, dtype=float)
-    n, _ = np.histogram(np.asarray(lg_e, dtype=float), edges)
-    de_gev = (10.0 ** edges[1:] - 10.0 ** edges[:-1]) / 1e9
-    expo = exposure_m2_sr_s(exposure)
-    f = n / (expo * de_gev)
-    return 0.5 * (edges[1:] + edges[:-1]), n, f, np.sqrt(np.maximum(n, 1)) / (expo * de_gev)
 
 
 def compare_to_points(lg_e, exposure: Mapping[str, float], edges, points, min_count: int = 30, gamma: float = 3.0):

@@ -174,7 +174,7 @@ def acme_stack(stack, tmp_path):
                                   secrets_dir="/nonexistent"))
     wipe(s)
     s.state_dir.mkdir(parents=True, exist_ok=True)
-    variables = edge.write_files(s.settings, s.state_dir)
+    variables = edge.write_files(s.settings, s.state_dir).variables
     compose = {
         "version": "3.8",
         "services": {"edge": {"image": f"astrohub/edge:{s.settings.image_tag}",

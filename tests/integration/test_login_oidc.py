@@ -1,6 +1,6 @@
 """Logins through two real OpenID Connect providers into a real hub, on loopback.
 
-The hub is configured by astrohub's own ``_apply_login`` from ASTROHUB_* settings
+The hub is configured by astrohub's own login step (``astrohub.config._login``) from ASTROHUB_* settings
 (as in production); the providers are django-oauth-toolkit ("kcdc") and the npm
 oidc-provider ("gradlci"), both with hashed passwords, groups and PKCE required.
 Access tokens live 20 s and are renewed 8 s before they expire, so the refresh

@@ -241,11 +241,20 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: st
         time.sleep(interval)
 
 
+# Hub config lines that add the roles and custom scopes of astrohub's steps (astrohub.config.Part),
+# listed in ``_parts`` by the lines before, to the test hub's own.
+ASTROHUB_PARTS_CONFIG = [
+    "c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, *(r for _p in _parts for r in _p.roles)]",
+    "c.JupyterHub.custom_scopes = {**c.JupyterHub.get('custom_scopes', {}),"
+    " **{k: v for _p in _parts for k, v in _p.custom_scopes.items()}}",
+]
+
 # Hub config lines that apply astrohub's own login (authenticator, login page, roles)
 # from the ASTROHUB_* settings in the hub's environment, as the deployed hub does.
 ASTROHUB_NATIVE_LOGIN_CONFIG = [
     "from astrohub import config as astro_config, settings as astro_settings",
     "_s = astro_settings.load(secrets_dir='/nonexistent')",
     "astro_config._apply_authenticator(_s, c)",
-    "astro_config._apply_login(_s, c)",
+    "_parts = [astro_config._login(_s, c)]",
+    *ASTROHUB_PARTS_CONFIG,
 ]

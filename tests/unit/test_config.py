@@ -90,3 +90,34 @@ def test_the_ops_role_holds_no_scope_that_reads_auth_state():
     expanded = set().union(*(_expand_scope(s) for s in builtin))
     assert "admin:auth_state" not in expanded and "admin:users" not in expanded
     assert {"delete:users", "admin:servers", "custom:astrohub:create-users"} <= expanded | set(OPS_SCOPES)
+
+
+def test_apply_sets_and_never_appends_so_applying_twice_changes_nothing():
+    # Each step sets what it owns; the shared lists are set once from every step's part.
+    settings = load({"ASTROHUB_COURSES": "astro101:teachers", "ASTROHUB_CRYPT_KEY": "ab" * 32},
+                    secrets_dir="/nonexistent")
+    once = apply(settings, Config())
+    twice = apply(settings, apply(settings, Config()))
+    assert twice == once
+    names = [s["name"] for s in once.JupyterHub.services]
+    assert sorted(names) == sorted(set(names)) == ["astro101", "dashboards", "datacentre", "idle-culler", "ngshare", "ops"]
+    roles = [r["name"] for r in once.JupyterHub.load_roles]
+    assert len(roles) == len(set(roles)) and "formgrade-astro101" in roles
+
+
+def test_two_steps_making_the_same_entry_is_an_error_not_a_silent_overwrite():
+    import pytest
+
+    from astrohub.config import Part, _apply_parts
+
+    settings = load({}, secrets_dir="/nonexistent")
+    with pytest.raises(ValueError, match="role user made twice"):
+        _apply_parts(settings, Config(), [Part(roles=[{"name": "user"}]), Part(roles=[{"name": "user"}])])
+
+
+def test_course_and_data_scopes_go_to_the_spawner_in_use():
+    c = configured(spawner="stock", courses="astro101:teachers")
+    scopes = c.SwarmSpawner.server_token_scopes
+    assert "access:services!service=ngshare" in scopes and "access:services!service=datacentre" in scopes
+    assert "ASTROHUB_EXCHANGE_URL" in c.SwarmSpawner.environment
+    assert "AstroSwarmSpawner" not in c

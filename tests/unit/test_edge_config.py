@@ -63,7 +63,7 @@ def test_an_institutions_certificate_comes_from_secrets_named_after_their_conten
     assert "\ttls /run/secrets/tls_certificate /run/secrets/tls_key\n" in edge.caddyfile(s)
     written = edge.write_files(s, tmp_path)
     overlay = json.loads((tmp_path / "edge.yml").read_text())
-    assert written["files"] == str(tmp_path / "edge.yml")
+    assert written.overlay == tmp_path / "edge.yml"
     secrets = overlay["secrets"]
     assert set(secrets) == set(edge.SECRETS)
     assert secrets["tls_certificate"]["name"].startswith("astrohub_tls_certificate_")

@@ -118,3 +118,10 @@ def test_servicekit_stands_alone():
     for name in (m for m in graph if m.split(".")[0] == "servicekit"):
         ours = {w for w in graph[name] if w in graph}
         assert all(w.split(".")[0] == "servicekit" for w in ours), f"{name} imports {sorted(ours)}"
+
+
+def test_the_public_dashboards_do_not_import_the_simulation():
+    # their image carries kcdc, servicekit and the dashboards only; the flux is kcdc.spectrum's
+    graph = _graph()
+    for name in (m for m in graph if m.split(".")[0] == "dashboards"):
+        assert {w.split(".")[0] for w in graph[name] if w in graph} <= {"dashboards", "kcdc", "servicekit"}, name

@@ -4,7 +4,7 @@ import logging
 import pytest
 from traitlets.config import Config
 
-from astrohub import config, oidc, settings
+from astrohub import config, courses as course_setting, settings
 from astrohub.redact import RedactSecrets, redact
 
 PROVIDERS = {
@@ -48,17 +48,17 @@ def test_two_providers_on_one_page_with_prefixed_usernames():
 
 def test_course_roles_and_the_teachers_mapping():
     s = settings.load(PROVIDERS, secrets_dir="/nonexistent")
-    assert oidc.course_teachers(s) == {"astro101": "teachers-astro101", "ml": "teachers-ml"}
+    assert course_setting.course_teachers(s) == {"astro101": "teachers-astro101", "ml": "teachers-ml"}
     roles = {r["name"]: r for r in apply(PROVIDERS).JupyterHub.load_roles}
     assert roles["formgrade-astro101"]["groups"] == ["formgrade-astro101"]
     assert "access:services!service=astro101" in roles["formgrade-astro101"]["scopes"]
 
 
 def test_course_groups_follow_from_provider_groups():
-    courses = [oidc.Course("astro101", "teachers-astro101", "students-astro101"), oidc.Course("ml", "teachers-ml")]
-    assert oidc.course_groups({"teachers-astro101"}, courses) == {"formgrade-astro101", "nbgrader-astro101"}
-    assert oidc.course_groups({"students-astro101", "students"}, courses) == {"nbgrader-astro101"}
-    assert oidc.course_groups({"students"}, courses) == set()
+    courses = [course_setting.Course("astro101", "teachers-astro101", "students-astro101"), course_setting.Course("ml", "teachers-ml")]
+    assert course_setting.course_groups({"teachers-astro101"}, courses) == {"formgrade-astro101", "nbgrader-astro101"}
+    assert course_setting.course_groups({"students-astro101", "students"}, courses) == {"nbgrader-astro101"}
+    assert course_setting.course_groups({"students"}, courses) == set()
 
 
 def test_oidc_without_what_it_needs_says_what_to_set():

@@ -1,6 +1,6 @@
 """A real hub on loopback configured for OpenID Connect login, with both test providers.
 
-The hub is configured by astrohub's own ``_apply_login`` from ASTROHUB_* settings
+The hub is configured by astrohub's own login step (``astrohub.config._login``) from ASTROHUB_* settings
 (as in production); the providers are django-oauth-toolkit ("kcdc") and the npm
 oidc-provider ("gradlci"). Used by the integration tests and the browser test.
 """
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from ..hub import HubProcess
+from ..hub import ASTROHUB_PARTS_CONFIG, HubProcess
 from .flow import login
 from .provider import DjangoProvider, NodeProvider
 
@@ -52,7 +52,7 @@ class Env:
 
 
 def astrohub_login_config(crypt_key: str) -> list[str]:
-    """Hub config lines: astrohub's own _apply_login from the ASTROHUB_* settings in the hub's
+    """Hub config lines: astrohub's own login step from the ASTROHUB_* settings in the hub's
     environment (as in production), auth state encrypted with ``crypt_key``."""
     return [
         "from astrohub import config as astro_config, settings as astro_settings",
@@ -60,12 +60,11 @@ def astrohub_login_config(crypt_key: str) -> list[str]:
         "import os",
         "_known = {s.env for s in astro_settings.SCHEMA}",
         "_env = {k: v for k, v in os.environ.items() if k in _known}",
-        "astro_config._apply_login(astro_settings.load(_env, secrets_dir='/nonexistent'), c)",
+        "_s = astro_settings.load(_env, secrets_dir='/nonexistent')",
+        # the login's and the ops service's roles and scopes, as deployed
+        "_parts = [astro_config._login(_s, c), astro_config._ops(_s)]",
+        *ASTROHUB_PARTS_CONFIG,
         f"c.CryptKeeper.keys = [bytes.fromhex({crypt_key!r})]",
-        # the ops service's role as deployed (astrohub.config._apply_services)
-        "from astrohub import opsapi",
-        "c.JupyterHub.custom_scopes = {**c.JupyterHub.custom_scopes, **opsapi.SCOPES}",
-        "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [astro_config.OPS_ROLE]",
         # the tests run as root; the real servers are containers (jovyan)
         "c.Spawner.args = ['--allow-root']",
     ]
