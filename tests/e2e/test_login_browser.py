@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # tests.support, as the integration conftest does
 
 from tests.support.oidc.loginhub import PASSWORDS, login_hub  # noqa: E402
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+import playwright.sync_api as playwright_api  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

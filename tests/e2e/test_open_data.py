@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
 import requests
+
+from astrohub.hubapi import HubError
 
 USER = "grace"
 OTHER = "hopper"
@@ -17,6 +20,16 @@ df = r.to_pandas()
 print(json.dumps({"shops": shops, "id": r.id, "rows": len(df), "columns": sorted(df.columns),
                   "emin": float(df["E"].min()), "zemax": float(df["Ze"].max())}))
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _servers_stop_with_the_module(hub):
+    yield
+    for user in (USER, OTHER):
+        try:
+            hub.stop(user)
+        except HubError:
+            pass
 
 
 def run_json(hub, user, code):
@@ -51,7 +64,3 @@ def test_another_student_cannot_read_that_request(hub, stack):
 def test_the_data_service_refuses_anonymous_calls(stack):
     r = requests.get(f"{stack.local_url}/services/datacentre/api/requests", timeout=30)
     assert r.status_code in (401, 403)
-
-
-def test_cleanup(hub):
-    hub.stop(USER)

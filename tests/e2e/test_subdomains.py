@@ -25,7 +25,7 @@ from astrohub.deploy import Stack
 
 from .conftest import ROOT, chromium_trusting, wipe
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+import playwright.sync_api as playwright_api  # noqa: E402
 from .test_login_browser import CHROMIUM_ARGS  # noqa: E402
 
 HOST = "hub.localhost"

@@ -15,8 +15,11 @@ from tests.support import postgres
 from tests.support.datacentre import DatacentreProcess, make_datashop
 from tests.support.hub import wait_until
 
-pytestmark = pytest.mark.skipif(not postgres.available(), reason="PostgreSQL is not installed "
-                                "(apt-get install postgresql)")
+
+@pytest.fixture(scope="module", autouse=True)
+def _postgresql_installed():
+    if not postgres.available():
+        pytest.fail("PostgreSQL is not installed: run `make setup` (it installs Debian's postgresql)")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import socket
 import ssl
 import subprocess
@@ -19,6 +18,7 @@ import requests
 
 from astrohub import edge
 from astrohub.settings import load
+from tests.support import needs
 from tests.support.net import free_port, wait_for_http
 
 IMAGE = f"astrohub/edge:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
@@ -34,9 +34,7 @@ def self_signed(tmp: Path) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def caddy(tmp_path_factory):
-    if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", IMAGE],
-                                                         capture_output=True).returncode != 0:
-        pytest.skip(f"needs Docker and the image {IMAGE} (make images)")
+    needs.docker_image(IMAGE)
     tmp = tmp_path_factory.mktemp("edge")
     cert, key = self_signed(tmp)
     settings = load({"ASTROHUB_PUBLIC_URL": f"https://{HOST}:18300"}, secrets_dir="/nonexistent",

@@ -16,6 +16,7 @@ import subprocess
 import pytest
 import requests
 
+from tests.support import needs
 from tests.support.hub import wait_until
 from tests.support.oidc.loginhub import login_hub
 
@@ -30,10 +31,7 @@ def docker(*args, check=True) -> str:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    swarm = subprocess.run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], capture_output=True, text=True)
-    if swarm.stdout.strip() != "active" or subprocess.run(["docker", "image", "inspect", IMAGE],
-                                                          capture_output=True).returncode != 0:
-        pytest.skip(f"needs an active Swarm and the image {IMAGE}")
+    needs.docker_image(IMAGE, swarm=True)
     network = f"{PREFIX}-net"
     docker("network", "create", "--driver", "overlay", "--attachable", network)
     config = [
