@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from servicekit.settings import flag
+
 PREFIX = "ASTROHUB_"
 SECRETS_DIR = "/run/secrets"
 
@@ -37,13 +39,7 @@ def _str(raw: str) -> str:
     return raw
 
 
-def _bool(raw: str) -> bool:
-    low = raw.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("use true or false")
+_bool = flag  # the services' yes/no, so that every true/false setting reads alike
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
@@ -430,6 +426,27 @@ def dashboards_max_kernels(settings: Settings) -> int:
     return max(fits, DASHBOARD_COUNT * settings.dashboards_pool_size + 1)
 
 
+def _service_reference() -> list[str]:
+    """The settings of the services beside the hub, each declared once in its own package
+    (servicekit.settings); the stack sets them from the hub's settings where it must."""
+    from dashboards.settings import PREFIX as DASHBOARDS, DashboardsSettings
+    from datacentre.config import PREFIX as DATACENTRE, Settings as DatacentreSettings
+    from servicekit.exchange_gate import GateSettings
+    from servicekit.settings import reference_rows
+
+    lines = []
+    for title, source, cls, prefix in (
+            ("datacentre", "src/datacentre/config.py", DatacentreSettings, DATACENTRE),
+            ("dashboards", "src/dashboards/settings.py", DashboardsSettings, DASHBOARDS),
+            ("exchange gate", "src/servicekit/exchange_gate.py", GateSettings, "EXCHANGE_")):
+        lines += [f"## service: {title}", "", f"Read by the service itself (`{source}`); a wrong value or an unknown "
+                  f"`{prefix}*` variable stops it with the variable's name.", "",
+                  "| variable | kind | default | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{name}` | {kind} | `{default}` | {meaning} |" for name, kind, default, meaning in reference_rows(cls, prefix)]
+        lines.append("")
+    return lines
+
+
 def reference_markdown() -> str:
     """The configuration reference, generated from SCHEMA (docs/configuration.md)."""
     lines = [
@@ -447,6 +464,7 @@ def reference_markdown() -> str:
             default = "(generated)" if s.secret else ", ".join(s.default) if isinstance(s.default, tuple) else s.default
             lines.append(f"| `{s.env}` | {s.kind} | `{default}` | {s.doc} |")
         lines.append("")
+    lines += _service_reference()
     lines += ["## not settings of the hub", "", "Variables with the same prefix used elsewhere:", "",
               "| variable | used by |", "|---|---|"]
     lines += [f"| `{name}` | {use} |" for name, use in OTHER_VARIABLES.items()]

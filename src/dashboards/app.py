@@ -5,35 +5,14 @@
 Standalone Voila refuses ``execute_request`` from the browser (its kernel websocket
 lets only comm and info messages through); on top of that this server drops the
 directory tree, the contents API and the file handler, serves a static landing page
-(no kernel per visit) and BokehJS itself (no CDN). Settings (environment):
-
-================================  =========================  ================================================
-variable                          default                    meaning
-================================  =========================  ================================================
-DASHBOARDS_BASE_URL               /services/dashboards/      URL prefix (the proxy forwards it unchanged)
-DASHBOARDS_PORT                   8866                       port to listen on
-DASHBOARDS_PREHEAT                1                          0: every visit starts and runs a kernel
-DASHBOARDS_POOL_SIZE              1                          preheated kernels per dashboard
-DASHBOARDS_MAX_KERNELS            22                         kernels at once, pools included (4G / 170 MB)
-DASHBOARDS_KERNELS_PER_CLIENT     3                          pages one visitor cookie may hold
-DASHBOARDS_KERNELS_PER_ADDRESS    30                         pages one address may hold (a class behind NAT)
-DASHBOARDS_QUEUE_LENGTH           200                        visitors waiting in line; beyond: 503
-DASHBOARDS_RENDERS_AT_ONCE        2                          pages rendered at once (CPU: kernel starts)
-DASHBOARDS_CULL_IDLE_SECONDS      900                        a visitor's kernel idle this long is stopped
-DASHBOARDS_CULL_CLOSED_SECONDS    30                         ... and after this long once its page is closed
-DASHBOARDS_CULL_UNOPENED_SECONDS  300                        ... or if its page never opened its websocket
-DASHBOARDS_SECURE_COOKIES         1                          0: cookies also over plain http (tests only)
-DASHBOARDS_TOKEN_FILE             /run/secrets/astrohub_...  the ``dashboards`` service's hub token
-KCDC_URL                          (kcdc default)             the datacentre, e.g. http://datacentre:10101/...
-DASHBOARDS_CACHE_DIR              $TMP/dashboards-cache      selections shared by all kernels
-DASHBOARDS_CACHE_MB               512                        the selections folder, least recently used out
-DASHBOARDS_MEMORY_CACHE_MB        64                         selections kept in one kernel's memory
-================================  =========================  ================================================
+(no kernel per visit) and BokehJS itself (no CDN). Settings: :mod:`dashboards.settings`
+(``DASHBOARDS_*``; the reference is docs/configuration.md).
 """
 from __future__ import annotations
 
 import html
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import tornado.web
@@ -43,13 +22,16 @@ from voila.app import Voila
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from servicekit.settings import SettingsError
+
 from . import DASHBOARDS
 from .admission import Admission
 from .culling import ClosedPageCuller
+from .settings import DashboardsSettings
+from .settings import load as load_settings
 from .visits import AdmittedVoilaHandler, OwnKernelHandler, OwnKernelWebsocket, OwnShutdownHandler
 
 NOTEBOOKS = Path(__file__).with_name("notebooks")
-DEFAULT_BASE_URL = "/services/dashboards/"
 # Only the widgets manager (ipywidgets' and Voila's own for ipywidgets 8): the environment
 # also holds JupyterLab's and nbgrader's extensions, which fail to load in Voila's page.
 EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8"]
@@ -58,21 +40,20 @@ EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-
 DROPPED = ("/voila/tree", "/voila/api/contents", "/voila/files/")
 
 
-# What the stack's default 4G memory limit holds: (4096 - 300 MB server) / 170 MB per kernel.
-DEFAULT_MAX_KERNELS = 22
 # Routes whose stock handler is replaced: the page goes through the line, kernels answer their owner.
 REPLACED = {"/voila/render/(.*)": AdmittedVoilaHandler, "/api/kernels/": OwnKernelHandler,
             "/voila/api/shutdown/": OwnShutdownHandler}
 
 
-def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bool = True, pool_size: int = 1,
-                 cull_idle_seconds: int = 900, cull_closed_seconds: float = 30.0,
-                 cull_unopened_seconds: float = 300.0, max_kernels: int = DEFAULT_MAX_KERNELS,
-                 kernels_per_client: int = 3, kernels_per_address: int = 30, queue_length: int = 200,
-                 renders_at_once: int = 2, secure_cookies: bool = True) -> Config:
-    """The Voila configuration of the public server (a pure function, tested alone)."""
+def voila_config(settings: DashboardsSettings | None = None, **changes) -> Config:
+    """The Voila configuration of the public server (a pure function, tested alone):
+    ``settings`` (default: every default) with ``changes``."""
+    o = replace(settings or DashboardsSettings(), **changes).server_options()
+    base_url, port, preheat, pool_size = o["base_url"], o["port"], o["preheat"], o["pool_size"]
+    cull_idle_seconds, max_kernels = o["cull_idle_seconds"], o["max_kernels"]
+    secure_cookies = o["secure_cookies"]
     if not (base_url.startswith("/") and base_url.endswith("/")):
-        raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DEFAULT_BASE_URL} (got {base_url!r})")
+        raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DashboardsSettings().base_url} (got {base_url!r})")
     c = Config()
     c.Voila.ip = "0.0.0.0"
     c.Voila.port = port
@@ -98,17 +79,17 @@ def voila_config(base_url: str = DEFAULT_BASE_URL, port: int = 8866, preheat: bo
     k.cull_connected = True
     k.cull_busy = False
     d = c.DashboardsVoila
-    d.cull_closed_seconds = cull_closed_seconds
-    d.cull_unopened_seconds = cull_unopened_seconds
+    d.cull_closed_seconds = o["cull_closed_seconds"]
+    d.cull_unopened_seconds = o["cull_unopened_seconds"]
     visitor_kernels = max_kernels - len(DASHBOARDS) * v.default_pool_size
     if visitor_kernels < 1:
         raise ValueError(f"DASHBOARDS_MAX_KERNELS={max_kernels} leaves no kernel for visitors beside "
                          f"{len(DASHBOARDS)} x {v.default_pool_size} preheated ones: raise it or lower DASHBOARDS_POOL_SIZE")
     d.max_visitor_kernels = visitor_kernels
-    d.kernels_per_client = kernels_per_client
-    d.kernels_per_address = kernels_per_address
-    d.queue_length = queue_length
-    d.renders_at_once = renders_at_once
+    d.kernels_per_client = o["kernels_per_client"]
+    d.kernels_per_address = o["kernels_per_address"]
+    d.queue_length = o["queue_length"]
+    d.renders_at_once = o["renders_at_once"]
     # Visitors arrive through the https edge: the anonymous visitor cookie says so (and
     # the line's ticket cookie). Only a direct http connection (tests) turns this off.
     c.IdentityProvider.secure_cookie = secure_cookies
@@ -213,22 +194,10 @@ class DashboardsVoila(Voila):
 
 
 def main(argv: list[str] | None = None) -> None:
-    env = os.environ
-    config = voila_config(
-        base_url=env.get("DASHBOARDS_BASE_URL", DEFAULT_BASE_URL),
-        port=int(env.get("DASHBOARDS_PORT", "8866")),
-        preheat=env.get("DASHBOARDS_PREHEAT", "1") not in ("0", "false", "no"),
-        pool_size=int(env.get("DASHBOARDS_POOL_SIZE", "1")),
-        cull_idle_seconds=int(env.get("DASHBOARDS_CULL_IDLE_SECONDS", "900")),
-        cull_closed_seconds=float(env.get("DASHBOARDS_CULL_CLOSED_SECONDS", "30")),
-        cull_unopened_seconds=float(env.get("DASHBOARDS_CULL_UNOPENED_SECONDS", "300")),
-        max_kernels=int(env.get("DASHBOARDS_MAX_KERNELS") or DEFAULT_MAX_KERNELS),
-        kernels_per_client=int(env.get("DASHBOARDS_KERNELS_PER_CLIENT", "3")),
-        kernels_per_address=int(env.get("DASHBOARDS_KERNELS_PER_ADDRESS", "30")),
-        queue_length=int(env.get("DASHBOARDS_QUEUE_LENGTH", "200")),
-        renders_at_once=int(env.get("DASHBOARDS_RENDERS_AT_ONCE", "2")),
-        secure_cookies=env.get("DASHBOARDS_SECURE_COOKIES", "1") not in ("0", "false", "no"),
-    )
+    try:
+        config = voila_config(load_settings())
+    except (SettingsError, ValueError) as e:
+        raise SystemExit(f"dashboards: {e}") from None
     # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
     os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)
     DashboardsVoila.launch_instance(argv=[*(argv or []), str(NOTEBOOKS)], config=config)

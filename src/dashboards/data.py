@@ -32,7 +32,8 @@ import pandas as pd
 
 from servicekit.tokens import secret
 
-TOKEN_FILE = "/run/secrets/astrohub_dashboards_token"
+from .settings import load as settings
+
 #: largest selection a dashboard asks for; a visitor's wider cuts get a clear message instead
 MAX_ROWS = 1_000_000
 
@@ -48,21 +49,21 @@ class SelectionTooLarge(ValueError):
 
 
 def cache_dir() -> Path:
-    path = Path(os.environ.get("DASHBOARDS_CACHE_DIR") or Path(tempfile.gettempdir()) / "dashboards-cache")
+    path = Path(settings().cache_dir or Path(tempfile.gettempdir()) / "dashboards-cache")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def max_age() -> float:
-    return float(os.environ.get("DASHBOARDS_CACHE_SECONDS", "86400"))
+    return settings().cache_seconds
 
 
 def cache_bytes() -> int:
-    return int(float(os.environ.get("DASHBOARDS_CACHE_MB", "512")) * 2**20)
+    return int(settings().cache_mb * 2**20)
 
 
 def memory_bytes() -> int:
-    return int(float(os.environ.get("DASHBOARDS_MEMORY_CACHE_MB", "64")) * 2**20)
+    return int(settings().memory_cache_mb * 2**20)
 
 
 def grid_range(low: float, high: float, column_min: float, column_max: float,
@@ -112,7 +113,7 @@ def _remember(key: str, value) -> None:
 
 
 def read_token() -> str | None:
-    return secret("DASHBOARDS_TOKEN", TOKEN_FILE)
+    return secret("DASHBOARDS_TOKEN", settings().token_file)
 
 
 def client():

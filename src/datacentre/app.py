@@ -33,6 +33,8 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
 
+from servicekit.settings import SettingsError
+
 from . import db
 from .config import FORMATS, Settings
 from .openapi import spec_for
@@ -661,11 +663,14 @@ def main(argv: list[str] | None = None) -> None:
                                 "(configuration: DATACENTRE_* environment variables)")
     p.add_argument("--ip")
     p.add_argument("--port", type=int)
-    p.add_argument("--log-level", default=os.environ.get("DATACENTRE_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-level")
     a = p.parse_args(argv)
-    logging.basicConfig(level=a.log_level.upper(), format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
-    over = {k: v for k, v in (("ip", a.ip), ("port", a.port)) if v is not None}
-    settings = Settings.from_env(**over)
+    over = {k: v for k, v in (("ip", a.ip), ("port", a.port), ("log_level", a.log_level)) if v is not None}
+    try:
+        settings = Settings.from_env(**over)
+    except SettingsError as e:
+        p.exit(2, f"{e}\n")
+    logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
     if settings.auth == "hub" and not settings.hub_api_token:
         p.error("no hub token (JUPYTERHUB_API_TOKEN or the file JUPYTERHUB_API_TOKEN_FILE names): run the datacentre as a JupyterHub service (the hub's "
                 "service api_token), or DATACENTRE_AUTH=none for a local trial without any access control")

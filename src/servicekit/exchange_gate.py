@@ -10,21 +10,21 @@ ngshare's weak spots:
 - a token must carry the scope ``access:services!service=<this service>``, which
   servers of course members get through their ``nbgrader-<course>`` role; any
   other token of the same person (say one made to read the hub API) is refused;
-- uploads larger than ``--max-upload-mb`` are refused with 413, counted by the
+- uploads larger than ``EXCHANGE_MAX_UPLOAD_MB`` are refused with 413, counted by the
   bytes that arrive (a chunked upload has no Content-Length): nothing past the
   limit is kept in memory (ngshare keeps every submission forever, with no quota);
-- a course keeps at most ``--course-quota-mb`` in the exchange (releases,
+- a course keeps at most ``EXCHANGE_COURSE_QUOTA_MB`` in the exchange (releases,
   submissions, feedback, as ngshare counts them): an upload past it is refused
   with 413 and a message saying so;
-- the hub is asked asynchronously, once per token per ``--cache-seconds``; stock
+- the hub is asked asynchronously, once per token per ``EXCHANGE_CACHE_SECONDS``; stock
   ngshare asks with a blocking call on every request, so one slow answer stalls
   the exchange for the whole class.
 
 Enrolment follows the hub's groups: ngshare's instructors of a course are the
 members of ``formgrade-<course>`` plus the course's formgrader service, its
 students the members of ``nbgrader-<course>``. The gate reads those groups at
-start, every ``--sync-seconds``, and before a request when the last read is
-older than ``--fresh-seconds``, so a student added to a course group can fetch
+start, every ``EXCHANGE_SYNC_SECONDS``, and before a request when the last read is
+older than ``EXCHANGE_FRESH_SECONDS``, so a student added to a course group can fetch
 at once and one removed is refused at once.
 
 Only tornado, the standard library, ngshare and :mod:`servicekit.tokens` are used here:
@@ -33,7 +33,6 @@ the ngshare image carries the servicekit package and nothing else of this reposi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -41,6 +40,7 @@ import logging
 import os
 import time
 from collections import namedtuple
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from tornado import httputil
@@ -48,6 +48,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
+from .settings import SettingsError, from_environment, setting
 from .tokens import hub_token
 
 log = logging.getLogger("exchange-gate")
@@ -289,19 +290,23 @@ class _LimitedRequest(httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description="ngshare behind the astrohub gate")
-    p.add_argument("--courses", default=os.environ.get("EXCHANGE_COURSES", ""),
-                   help="comma-separated course ids (default $EXCHANGE_COURSES)")
-    p.add_argument("--database", default="sqlite:////srv/ngshare/ngshare.db")
-    p.add_argument("--storage", default="/srv/ngshare/files/")
-    p.add_argument("--max-upload-mb", type=float, default=float(os.environ.get("EXCHANGE_MAX_UPLOAD_MB", "20")))
-    p.add_argument("--course-quota-mb", type=float, default=float(os.environ.get("EXCHANGE_COURSE_QUOTA_MB", "0")),
-                   help="bytes (in MB) the exchange keeps per course at most; 0: no limit")
-    p.add_argument("--cache-seconds", type=float, default=30)
-    p.add_argument("--fresh-seconds", type=float, default=5)
-    p.add_argument("--sync-seconds", type=float, default=60)
-    args = p.parse_args(argv)
+@dataclass(frozen=True)
+class GateSettings:
+    courses: str = setting("", "The course ids the exchange serves, comma-separated.")
+    database: str = setting("sqlite:////srv/ngshare/ngshare.db", "ngshare's database (SQLAlchemy URL).")
+    storage: str = setting("/srv/ngshare/files/", "Where ngshare keeps the files of releases, submissions and feedback.")
+    max_upload_mb: float = setting(20.0, "Largest upload in MB; larger ones are refused with 413.")
+    course_quota_mb: float = setting(0.0, "Most the exchange keeps for one course, in MB; 0: no limit.")
+    cache_seconds: float = setting(30.0, "Seconds the hub's answer about a token is kept.")
+    fresh_seconds: float = setting(5.0, "A request re-reads the course groups when the last read is older than this.")
+    sync_seconds: float = setting(60.0, "Seconds between reads of the course groups in the background.")
+
+
+def main() -> None:
+    try:
+        args = from_environment(GateSettings, "EXCHANGE_", "exchange gate")
+    except SettingsError as e:
+        raise SystemExit(str(e)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from ngshare import dbutil

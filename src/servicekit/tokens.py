@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import Mapping
 
 
-def secret(name: str, default_file: str | None = None) -> str | None:
+def secret(name: str, default_file: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """``$NAME``, else the contents of the file ``$NAME_FILE`` names (else ``default_file``),
     stripped; None when neither is there: a missing secret means "not configured" and the
     caller says what that stops."""
-    if os.environ.get(name):
-        return os.environ[name]
-    path = os.environ.get(name + "_FILE") or default_file
+    environ = os.environ if environ is None else environ
+    if environ.get(name):
+        return environ[name]
+    path = environ.get(name + "_FILE") or default_file
     if not path:
         return None
     try:

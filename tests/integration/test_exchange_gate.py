@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from traitlets.config import Config
 from astrohub.config import apply
 from servicekit.exchange_gate import Gate, Refused, UploadLimit
 from astrohub.settings import load
+from tests.support import needs
 from tests.support.hub import HubProcess
 from tests.support.net import free_port, wait_for_http
 
@@ -175,9 +175,7 @@ COURSE_QUOTA = 60_000
 
 @pytest.fixture(scope="module")
 def ngshare(hub):
-    if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", NGSHARE_IMAGE],
-                                                         capture_output=True).returncode != 0:
-        pytest.skip(f"needs Docker and the image {NGSHARE_IMAGE} (make images)")
+    needs.docker_image(NGSHARE_IMAGE)
     port = free_port()
     name = f"it-ngshare-{secrets.token_hex(4)}"
     mb = 1024 * 1024
@@ -188,9 +186,9 @@ def ngshare(hub):
         "-e", "JUPYTERHUB_SERVICE_NAME=ngshare", "-e", "JUPYTERHUB_CLIENT_ID=service-ngshare",
         "-e", "JUPYTERHUB_SERVICE_PREFIX=/services/ngshare/",
         "-e", f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{port}", "-e", "EXCHANGE_COURSES=astro101",
+        "-e", "EXCHANGE_DATABASE=sqlite:////tmp/ngshare.db", "-e", "EXCHANGE_STORAGE=/tmp/files/",
+        "-e", f"EXCHANGE_MAX_UPLOAD_MB={MAX_UPLOAD / mb}", "-e", f"EXCHANGE_COURSE_QUOTA_MB={COURSE_QUOTA / mb}",
         NGSHARE_IMAGE, "python", "-m", "servicekit.exchange_gate",
-        "--database", "sqlite:////tmp/ngshare.db", "--storage", "/tmp/files/",
-        f"--max-upload-mb={MAX_UPLOAD / mb}", f"--course-quota-mb={COURSE_QUOTA / mb}",
     ], check=True, capture_output=True)
     url = f"http://127.0.0.1:{port}/services/ngshare/"
     try:

@@ -34,7 +34,7 @@ def test_values_are_parsed_and_normalised():
         ("ASTROHUB_START_TIMEOUT", "3", "at least 10"),
         ("ASTROHUB_PUBLIC_URL", "hub.example.org", "http:// or https://"),
         ("ASTROHUB_STACK_NAME", "My Stack", "lower-case"),
-        ("ASTROHUB_ALLOW_SIGNUP", "perhaps", "true or false"),
+        ("ASTROHUB_ALLOW_SIGNUP", "perhaps", "1/true/yes or 0/false/no"),
     ],
 )
 def test_a_wrong_value_names_the_variable_and_what_is_allowed(variable, value, expected):

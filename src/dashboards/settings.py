@@ -1,0 +1,52 @@
+"""Settings of the public dashboards: environment variables ``DASHBOARDS_<NAME>``, read
+by :func:`servicekit.settings.from_environment` (the reference: docs/configuration.md).
+
+The server reads them at start; the kernels inherit the environment and read the cache
+settings the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicekit.settings import choice, from_environment, setting
+
+PREFIX = "DASHBOARDS_"
+# What the stack's default 4G memory limit holds: (4096 - 300 MB server) / 170 MB per kernel.
+DEFAULT_MAX_KERNELS = 22
+
+
+@dataclass(frozen=True)
+class DashboardsSettings:
+    base_url: str = setting("/services/dashboards/", "URL prefix (the proxy forwards it unchanged); starts and ends with '/'.")
+    port: int = setting(8866, "Port to listen on.")
+    preheat: bool = setting(True, "Keep kernels started ahead; 0: every visit starts and runs a kernel.")
+    pool_size: int = setting(1, "Preheated kernels per dashboard.")
+    max_kernels: int = setting(DEFAULT_MAX_KERNELS, "Kernels at once, pools included (about 170 MB each; the stack derives it from dashboards_mem_limit).")
+    kernels_per_client: int = setting(3, "Pages one visitor cookie may hold.")
+    kernels_per_address: int = setting(30, "Pages one address may hold (a class behind one router).")
+    queue_length: int = setting(200, "Visitors waiting in line; beyond, 503 with a retry time.")
+    renders_at_once: int = setting(2, "Pages rendered at once (CPU: kernel starts).")
+    cull_idle_seconds: int = setting(900, "A visitor's kernel idle this long is stopped.")
+    cull_closed_seconds: float = setting(30.0, "... and this long after its page was closed.")
+    cull_unopened_seconds: float = setting(300.0, "... or if its page never opened its websocket.")
+    secure_cookies: bool = setting(True, "Cookies only over https; 0: also over plain http (tests only).")
+    token_file: str = setting("/run/secrets/astrohub_dashboards_token", "File holding the dashboards service's hub token (a docker secret); DASHBOARDS_TOKEN gives it directly.")
+    cache_dir: str = setting("", "Folder of the selections all kernels share; empty: $TMP/dashboards-cache.")
+    cache_seconds: float = setting(86400.0, "Seconds a cached selection is used before it is asked for again.")
+    cache_mb: float = setting(512.0, "Size of the selections folder in MB; the least recently used go first.")
+    memory_cache_mb: float = setting(64.0, "Selections kept in one kernel's memory, in MB.")
+    bokeh_resources: str = setting("server", "server: this server serves BokehJS; inline: every plot carries it (stock Voila in benchmarks).",
+                                   parse=choice("server", "inline"), kind="server or inline")
+
+    def server_options(self) -> dict:
+        """What the Voila configuration is made of (dashboards.app.voila_config)."""
+        return {k: getattr(self, k) for k in (
+            "base_url", "port", "preheat", "pool_size", "max_kernels", "kernels_per_client", "kernels_per_address",
+            "queue_length", "renders_at_once", "cull_idle_seconds", "cull_closed_seconds", "cull_unopened_seconds",
+            "secure_cookies")}
+
+
+def load(environ=None) -> DashboardsSettings:
+    # DASHBOARDS_TOKEN: the token itself (servicekit.tokens.secret with token_file)
+    return from_environment(DashboardsSettings, PREFIX, "dashboards", environ, allowed=("DASHBOARDS_TOKEN",))

@@ -1,0 +1,121 @@
+"""The one way a service container reads its settings.
+
+A service declares its settings once, as a dataclass whose fields carry a default and
+a meaning (:func:`setting`); :func:`from_environment` fills it from the variables
+``<PREFIX><FIELD>`` (upper case), and :func:`reference_rows` gives the rows of the
+configuration reference that ``astrohub settings-doc`` writes. The kind of a value
+follows from its default (a whole number, a number, yes/no, a path, text) unless the
+field names its own parser. A wrong value, or a variable of the prefix that is no
+setting (a typo), stops the service with the variable's name and what it allows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .tokens import secret
+
+
+class SettingsError(ValueError):
+    def __init__(self, service: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{service}: settings not accepted (fix the variables and start again):\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+
+
+def setting(default: Any, help: str, *, parse: Callable[[str], Any] | None = None, kind: str = "",
+            secret: bool = False) -> Any:
+    """A settings field. ``secret``: also read from the file ``<VARIABLE>_FILE`` names."""
+    meta = {"help": help, "parse": parse, "kind": kind, "secret": secret}
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use 1/true/yes or 0/false/no")
+
+
+def choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"use one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def _whole(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("use a whole number") from None
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("use a number") from None
+
+
+def _parser(f: dataclasses.Field) -> tuple[Callable[[str], Any], str]:
+    if f.metadata.get("parse"):
+        return f.metadata["parse"], f.metadata.get("kind") or "text"
+    default = f.default
+    if isinstance(default, bool):
+        return flag, "yes/no (1/0)"
+    if isinstance(default, int):
+        return _whole, "whole number"
+    if isinstance(default, float):
+        return _number, "number"
+    if isinstance(default, Path):
+        return Path, "path"
+    return str, "text"
+
+
+def from_environment(cls, prefix: str, service: str, environ: Mapping[str, str] | None = None,
+                     allowed: tuple[str, ...] = (), **overrides: Any):
+    """``cls`` filled from ``<prefix><FIELD>`` variables; ``overrides`` win over both.
+    ``allowed``: other variables of the prefix that the service reads elsewhere."""
+    environ = os.environ if environ is None else environ
+    fields = [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+    names = {prefix + f.name.upper(): f for f in fields}
+    problems = [f"{name} is not a setting of the {service}; its settings: {', '.join(sorted(names))}"
+                for name in sorted(environ)
+                if name.startswith(prefix) and name not in names and name not in allowed
+                and not (name.endswith("_FILE") and name.removesuffix("_FILE") in names)]
+    values = {}
+    for name, f in names.items():
+        if f.name in overrides:
+            continue
+        raw = secret(name, environ=environ) if f.metadata.get("secret") else environ.get(name)
+        if raw is None or raw == "":
+            continue
+        parse, _ = _parser(f)
+        try:
+            values[f.name] = parse(raw)
+        except ValueError as e:
+            problems.append(f"{name}={raw!r}: {e}")
+    if problems:
+        raise SettingsError(service, problems)
+    return cls(**values, **overrides)
+
+
+def reference_rows(cls, prefix: str) -> list[tuple[str, str, str, str]]:
+    """(variable, kind, default, meaning) of each setting, for the configuration reference."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        if "help" not in f.metadata:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        rows.append((prefix + f.name.upper(), _parser(f)[1], "" if default is None else str(default), f.metadata["help"]))
+    return rows
