@@ -69,14 +69,17 @@ def build(root: Path, tag: str, names: tuple[str, ...] = IMAGES, quiet: bool = T
     env = dict(os.environ, DOCKER_BUILDKIT="1")
     for name, folder, args in jobs:
         ref = f"astrohub/{name}:{tag}"
-        cmd = [client, "build", "--progress=plain", "-t", ref, "--build-arg", f"TAG={tag}", *args,
-               "-f", str(root / "images" / folder / "Dockerfile")]
+        # The Dockerfile goes on stdin: BuildKit of Docker 20.10 takes one Dockerfile for
+        # another when both have the same size and time (a fresh clone gives all files one
+        # time), and builds the wrong image under the right name (moby/buildkit#1368).
+        cmd = [client, "build", "--progress=plain", "-t", ref, "--build-arg", f"TAG={tag}", *args, "-f", "-"]
         # The CA bundle lets pip inside the build through a TLS-intercepting proxy.
         if Path(CA_BUNDLE).exists():
             cmd += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]
         cmd.append(str(root))
         print(f"building {ref}", flush=True)
-        result = subprocess.run(cmd, env=env, capture_output=quiet, text=True)
+        dockerfile = (root / "images" / folder / "Dockerfile").read_text()
+        result = subprocess.run(cmd, env=env, capture_output=quiet, text=True, input=dockerfile)
         if result.returncode != 0:
             if quiet:
                 sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])

@@ -329,8 +329,49 @@ class RequestsHandler(BaseHandler):
         self.write_json({"requests": models})
 
     async def post(self) -> None:
+        """Submit a selection: checked, sized against the limits, then attached to the job
+        of an identical selection (shared) or to a new one."""
         ident = self.identity()
         st = self.dc.settings
+        shop, sel = self._selection()
+        max_running = st.service_max_running if ident.kind == "service" else st.max_running
+        # the same user asking again gets the request they already have
+        with self.dc.Session() as s:
+            mine = _own_request(s, ident, sel.key)
+            if mine is not None:
+                self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
+                return
+            job = s.scalar(select(db.Job).where(db.Job.active_key == sel.key))
+            rows = job.rows_estimate if job is not None else None
+            # before any counting: a user at the limit must not make DuckDB scan the shop
+            _check_running(s, ident, job, max_running)
+        rows, est = await self._size(shop, sel, rows)
+        # from here on no await: the check and the insert happen together in this process,
+        # and the unique active_key settles races with other processes
+        with self.dc.Session() as s:
+            mine = _own_request(s, ident, sel.key)
+            if mine is not None:  # an identical submit of this user won the race meanwhile
+                self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
+                return
+            job = s.scalar(select(db.Job).where(db.Job.active_key == sel.key))
+            if est is not None and st.max_user_bytes:
+                _check_user_bytes(s, ident, est, st.max_user_bytes)
+            _check_running(s, ident, job, max_running)  # again: others may have submitted meanwhile
+            job, created = _job_for(s, job, sel, rows, est)
+            req = db.Request(owner=ident.owner, job_id=job.id)
+            s.add(req)
+            s.commit()
+            s.refresh(req)
+            model = self.request_model(req, shared=not created)
+        if created:
+            self.dc.worker.enqueue(job.id)
+        log.info("request %s by %s for %s (%s job %s)", model["id"], ident.owner, sel.datashop,
+                 "new" if created else "shared", model["key"][:12])
+        self.set_header("Location", f"{st.prefix}api/requests/{model['id']}")
+        self.write_json(model, 201)
+
+    def _selection(self):
+        """The body as a checked selection of a known data shop: (shop, selection)."""
         ctype = self.request.headers.get("Content-Type", "")
         if "json" not in ctype:
             raise ApiError(415, "json_required", "send the request as JSON with 'Content-Type: application/json'")
@@ -345,22 +386,12 @@ class RequestsHandler(BaseHandler):
         if isinstance(body, dict) and not isinstance(shop_id, str):
             raise ApiError(400, "invalid_request", "datashop is missing: name one of GET api/datashops")
         shop = self.dc.shops.get(shop_id) if shop_id else None
-        sel = validate(body, shop, shop_id)
-        key = sel.key
+        return shop, validate(body, shop, shop_id)
 
-        # the same user asking again gets the request they already have
-        with self.dc.Session() as s:
-            mine = s.scalar(select(db.Request).join(db.Job).where(
-                db.Request.owner == ident.owner, db.Job.active_key == key, db.Request.deleting.is_(False)))
-            if mine is not None:
-                self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
-                return
-            job = s.scalar(select(db.Job).where(db.Job.active_key == key))
-            rows = job.rows_estimate if job is not None else None
-            # before any counting: a user at the limit must not make DuckDB scan the shop
-            max_running = st.service_max_running if ident.kind == "service" else st.max_running
-            _check_running(s, ident, job, max_running)
-
+    async def _size(self, shop, sel, rows: int | None) -> tuple[int | None, int | None]:
+        """(rows, estimated bytes) of the selection, refused past max_rows and max_bytes;
+        (None, None) for a forwarded shop, which the upstream sizes."""
+        st = self.dc.settings
         if rows is None and not shop.upstream:
             try:
                 rows = await self.dc.count(shop, sel)
@@ -369,65 +400,57 @@ class RequestsHandler(BaseHandler):
                 raise ApiError(503, "datashop_unreadable",
                                f"the data shop {shop.id!r} cannot be read right now ({type(e).__name__}); the "
                                "administrators can see the details in the service log. Try again later") from None
-        est = None
-        if rows is not None:
-            if rows > st.max_rows:
-                raise ApiError(413, "limit_exceeded",
-                               f"this selection has {rows} rows, more than the limit max_rows = {st.max_rows}: "
-                               "add cuts (e.g. a narrower energy range) to make it smaller",
-                               limit="max_rows", limit_value=st.max_rows, rows=rows)
-            est = estimate_bytes(shop, sel, rows)
-            if est > st.max_bytes:
-                raise ApiError(413, "limit_exceeded",
-                               f"the file would be about {est} bytes, more than the limit max_bytes = "
-                               f"{st.max_bytes}: choose fewer columns, add cuts, or a binary format",
-                               limit="max_bytes", limit_value=st.max_bytes, estimated_bytes=est)
+        if rows is None:
+            return None, None
+        if rows > st.max_rows:
+            raise ApiError(413, "limit_exceeded",
+                           f"this selection has {rows} rows, more than the limit max_rows = {st.max_rows}: "
+                           "add cuts (e.g. a narrower energy range) to make it smaller",
+                           limit="max_rows", limit_value=st.max_rows, rows=rows)
+        est = estimate_bytes(shop, sel, rows)
+        if est > st.max_bytes:
+            raise ApiError(413, "limit_exceeded",
+                           f"the file would be about {est} bytes, more than the limit max_bytes = "
+                           f"{st.max_bytes}: choose fewer columns, add cuts, or a binary format",
+                           limit="max_bytes", limit_value=st.max_bytes, estimated_bytes=est)
+        return rows, est
 
-        # from here on no await: the check and the insert happen together in this process,
-        # and the unique active_key settles races with other processes
-        with self.dc.Session() as s:
-            mine = s.scalar(select(db.Request).join(db.Job).where(
-                db.Request.owner == ident.owner, db.Job.active_key == key, db.Request.deleting.is_(False)))
-            if mine is not None:  # an identical submit of this user won the race meanwhile
-                self.write_json(self.request_model(mine, shared=len(mine.job.requests) > 1), 200)
-                return
-            job = s.scalar(select(db.Job).where(db.Job.active_key == key))
-            if est is not None and st.max_user_bytes:
-                held = s.scalar(select(func.coalesce(func.sum(func.coalesce(db.Job.size, db.Job.bytes_estimate, 0)), 0))
-                                .select_from(db.Request).join(db.Job).where(
-                    db.Request.owner == ident.owner, db.Request.deleting.is_(False),
-                    db.Job.state.in_((db.SCHEDULED, db.RUNNING, db.FINISHED))))
-                if held + est > st.max_user_bytes:
-                    raise ApiError(429, "limit_exceeded",
-                                   f"your results hold {held} bytes and this one would add about {est}; the limit "
-                                   f"max_user_bytes is {st.max_user_bytes}: remove requests you no longer need "
-                                   "(client.delete(...) or DELETE api/requests/<id>) or wait until they expire",
-                                   limit="max_user_bytes", limit_value=st.max_user_bytes, held_bytes=held)
-            _check_running(s, ident, job, max_running)  # again: others may have submitted meanwhile
-            created = False
-            if job is None:
-                job = db.Job(key=key, active_key=key, datashop=sel.datashop, spec=json.dumps(sel.spec()),
-                             format=sel.format, state=db.SCHEDULED, rows_estimate=rows, bytes_estimate=est)
-                s.add(job)
-                try:
-                    s.flush()
-                    created = True
-                except IntegrityError:  # another process created it meanwhile
-                    s.rollback()
-                    job = s.scalar(select(db.Job).where(db.Job.active_key == key))
-                    if job is None:
-                        raise ApiError(503, "busy", "the request collided with an identical one; submit it again")
-            req = db.Request(owner=ident.owner, job_id=job.id)
-            s.add(req)
-            s.commit()
-            s.refresh(req)
-            model = self.request_model(req, shared=not created)
-        if created:
-            self.dc.worker.enqueue(job.id)
-        log.info("request %s by %s for %s (%s job %s)", model["id"], ident.owner, sel.datashop,
-                 "new" if created else "shared", model["key"][:12])
-        self.set_header("Location", f"{st.prefix}api/requests/{model['id']}")
-        self.write_json(model, 201)
+
+def _own_request(s, ident: Identity, key: str) -> db.Request | None:
+    return s.scalar(select(db.Request).join(db.Job).where(
+        db.Request.owner == ident.owner, db.Job.active_key == key, db.Request.deleting.is_(False)))
+
+
+def _check_user_bytes(s, ident: Identity, est: int, limit: int) -> None:
+    """429 when the owner's results (finished, plus estimates of those under way) and this one pass the limit."""
+    held = s.scalar(select(func.coalesce(func.sum(func.coalesce(db.Job.size, db.Job.bytes_estimate, 0)), 0))
+                    .select_from(db.Request).join(db.Job).where(
+        db.Request.owner == ident.owner, db.Request.deleting.is_(False),
+        db.Job.state.in_((db.SCHEDULED, db.RUNNING, db.FINISHED))))
+    if held + est > limit:
+        raise ApiError(429, "limit_exceeded",
+                       f"your results hold {held} bytes and this one would add about {est}; the limit "
+                       f"max_user_bytes is {limit}: remove requests you no longer need "
+                       "(client.delete(...) or DELETE api/requests/<id>) or wait until they expire",
+                       limit="max_user_bytes", limit_value=limit, held_bytes=held)
+
+
+def _job_for(s, job: db.Job | None, sel, rows: int | None, est: int | None) -> tuple[db.Job, bool]:
+    """The job an identical selection runs as, or a new one: (job, created)."""
+    if job is not None:
+        return job, False
+    job = db.Job(key=sel.key, active_key=sel.key, datashop=sel.datashop, spec=json.dumps(sel.spec()),
+                 format=sel.format, state=db.SCHEDULED, rows_estimate=rows, bytes_estimate=est)
+    s.add(job)
+    try:
+        s.flush()
+        return job, True
+    except IntegrityError:  # another process created it meanwhile
+        s.rollback()
+        job = s.scalar(select(db.Job).where(db.Job.active_key == sel.key))
+        if job is None:
+            raise ApiError(503, "busy", "the request collided with an identical one; submit it again") from None
+        return job, False
 
 
 def _check_running(s, ident: Identity, job: db.Job | None, max_running: int) -> None:

@@ -93,6 +93,8 @@ def _number(v: Any, column: str, kind: str) -> float | int | bool:
 
 
 def validate(body: Any, shop: DataShop | None, shop_id: str | None = None) -> Selection:
+    """A request body as a Selection in its one normal form (the key of identical requests),
+    or an ApiError that says what to change."""
     if not isinstance(body, dict):
         raise bad('the body must be a JSON object like {"datashop": "...", "columns": [...], '
                   '"cuts": [...], "format": "hdf5"}')
@@ -102,17 +104,31 @@ def validate(body: Any, shop: DataShop | None, shop_id: str | None = None) -> Se
     if shop is None:
         raise ApiError(404, "unknown_datashop",
                        f"there is no data shop {shop_id!r}: list them with GET api/datashops")
+    fmt = _format(body.get("format", "hdf5"))
+    columns = _columns(body.get("columns"), shop, fmt)
+    cuts_in = body.get("cuts") or []
+    if not isinstance(cuts_in, list):
+        raise bad('cuts must be a list like [{"column": "E", "op": ">", "value": 15.5}]', "malformed_cut")
+    if len(cuts_in) > MAX_CUTS:
+        raise bad(f"too many cuts ({len(cuts_in)}): at most {MAX_CUTS}", "too_many_cuts")
+    cuts = {_cut(cut, shop, f"cut #{i + 1}") for i, cut in enumerate(cuts_in)}
+    order = {c: i for i, c in enumerate(shop.columns)}
+    cuts_sorted = tuple(sorted(cuts, key=lambda c: (order[c[0]], OPS.index(c[1]), json.dumps(c[2]))))
+    cuts_out = tuple((c, o, list(v) if isinstance(v, tuple) else v) for c, o, v in cuts_sorted)
+    return Selection(shop.id, columns, cuts_out, fmt, shop.version)
 
-    # format
-    fmt = body.get("format", "hdf5")
+
+def _format(fmt: Any) -> str:
     if not isinstance(fmt, str):
         raise bad(f"format must be a string, one of {', '.join(FORMATS)}", "unknown_format")
-    fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
-    if fmt not in FORMATS:
-        raise bad(f"unknown format {body.get('format')!r}: choose one of {', '.join(FORMATS)}", "unknown_format")
+    normal = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
+    if normal not in FORMATS:
+        raise bad(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}", "unknown_format")
+    return normal
 
-    # columns
-    cols = body.get("columns")
+
+def _columns(cols: Any, shop: DataShop, fmt: str) -> tuple[str, ...]:
+    """The asked columns in the shop's order; all of them for none or '*'."""
     if cols is None or cols == "*":
         cols = list(shop.columns)
     if isinstance(cols, str):
@@ -129,65 +145,60 @@ def validate(body: Any, shop: DataShop | None, shop_id: str | None = None) -> Se
     if arrays and fmt in ("ascii", "csv"):
         raise bad(f"the {fmt} format cannot hold per-station arrays ({', '.join(arrays)}): choose hdf5, "
                   "root or parquet, or leave those columns out", "format_cannot_hold_arrays")
+    return columns
 
-    # cuts
-    cuts_in = body.get("cuts") or []
-    if not isinstance(cuts_in, list):
-        raise bad('cuts must be a list like [{"column": "E", "op": ">", "value": 15.5}]', "malformed_cut")
-    if len(cuts_in) > MAX_CUTS:
-        raise bad(f"too many cuts ({len(cuts_in)}): at most {MAX_CUTS}", "too_many_cuts")
-    cuts = set()
-    for i, cut in enumerate(cuts_in):
-        where = f"cut #{i + 1}"
-        if isinstance(cut, list) and len(cut) == 3:
-            cut = {"column": cut[0], "op": cut[1], "value": cut[2]}
-        if not isinstance(cut, dict) or set(cut) != {"column", "op", "value"}:
-            raise bad(f'{where} is malformed: write it as {{"column": "E", "op": ">", "value": 15.5}} '
-                      f"(ops: {', '.join(OPS)})", "malformed_cut")
-        col, op, value = cut["column"], cut["op"], cut["value"]
-        if not isinstance(col, str) or not COLUMN_RE.match(col) or col not in shop.columns:
-            raise bad(f"{where}: unknown column {col!r} in data shop {shop.id!r}: available are "
-                      f"{', '.join(shop.columns)}", "unknown_column")
-        kind = shop.columns[col].kind
-        if kind not in ("float", "int", "bool", "string"):
-            raise bad(f"{where}: cuts apply to scalar columns; {col!r} is {kind} (per-station arrays "
-                      "cannot be cut on)", "malformed_cut")
-        if not isinstance(op, str) or OP_ALIASES.get(op, op) not in OPS:
-            raise bad(f"{where}: unknown operator {op!r}: use one of {', '.join(OPS)}", "malformed_cut")
-        op = OP_ALIASES.get(op, op)
-        if kind == "string":
-            if op not in ("==", "!=", "in"):
-                raise bad(f"{where}: {col!r} holds text: use ==, != or in", "malformed_cut")
-            vals = value if op == "in" else [value]
-            if not isinstance(vals, list) or not vals or len(vals) > MAX_IN_VALUES or not all(
-                    isinstance(v, str) and len(v) <= 100 for v in vals):
-                raise bad(f"{where}: {col!r} holds text: give a string (or, for 'in', a list of strings), "
-                          'e.g. {"column": "primary", "op": "in", "value": ["p", "Fe"]}', "wrong_type")
-            norm = tuple(sorted(set(vals))) if op == "in" else value
-            cuts.add((col, op, norm))
-            continue
-        if op == "between":
-            if not isinstance(value, list) or len(value) != 2:
-                raise bad(f"{where}: 'between' needs a list of two numbers [low, high]", "malformed_cut")
-            lo, hi = (_number(v, col, kind) for v in value)
-            if lo > hi:
-                raise bad(f"{where}: 'between' needs low <= high, got [{lo}, {hi}]", "malformed_cut")
-            norm: Any = (lo, hi)
-        elif op == "in":
-            if not isinstance(value, list) or not value:
-                raise bad(f"{where}: 'in' needs a non-empty list of values", "malformed_cut")
-            if len(value) > MAX_IN_VALUES:
-                raise bad(f"{where}: 'in' takes at most {MAX_IN_VALUES} values", "too_many_cuts")
-            norm = tuple(sorted(set(_number(v, col, kind) for v in value)))
-        else:
-            if isinstance(value, list):
-                raise bad(f"{where}: {op!r} needs one value, not a list (use 'between' or 'in')", "wrong_type")
-            norm = _number(value, col, kind)
-        cuts.add((col, op, norm))
-    order = {c: i for i, c in enumerate(shop.columns)}
-    cuts_sorted = tuple(sorted(cuts, key=lambda c: (order[c[0]], OPS.index(c[1]), json.dumps(c[2]))))
-    cuts_out = tuple((c, o, list(v) if isinstance(v, tuple) else v) for c, o, v in cuts_sorted)
-    return Selection(shop.id, columns, cuts_out, fmt, shop.version)
+
+def _cut(cut: Any, shop: DataShop, where: str) -> tuple[str, str, Any]:
+    """One cut as (column, operator, value) in normal form (sets sorted, aliases resolved)."""
+    if isinstance(cut, list) and len(cut) == 3:
+        cut = {"column": cut[0], "op": cut[1], "value": cut[2]}
+    if not isinstance(cut, dict) or set(cut) != {"column", "op", "value"}:
+        raise bad(f'{where} is malformed: write it as {{"column": "E", "op": ">", "value": 15.5}} '
+                  f"(ops: {', '.join(OPS)})", "malformed_cut")
+    col, op, value = cut["column"], cut["op"], cut["value"]
+    if not isinstance(col, str) or not COLUMN_RE.match(col) or col not in shop.columns:
+        raise bad(f"{where}: unknown column {col!r} in data shop {shop.id!r}: available are "
+                  f"{', '.join(shop.columns)}", "unknown_column")
+    kind = shop.columns[col].kind
+    if kind not in ("float", "int", "bool", "string"):
+        raise bad(f"{where}: cuts apply to scalar columns; {col!r} is {kind} (per-station arrays "
+                  "cannot be cut on)", "malformed_cut")
+    if not isinstance(op, str) or OP_ALIASES.get(op, op) not in OPS:
+        raise bad(f"{where}: unknown operator {op!r}: use one of {', '.join(OPS)}", "malformed_cut")
+    op = OP_ALIASES.get(op, op)
+    if kind == "string":
+        return col, op, _text_value(value, op, col, where)
+    return col, op, _numeric_value(value, op, col, kind, where)
+
+
+def _text_value(value: Any, op: str, col: str, where: str) -> Any:
+    if op not in ("==", "!=", "in"):
+        raise bad(f"{where}: {col!r} holds text: use ==, != or in", "malformed_cut")
+    vals = value if op == "in" else [value]
+    if not isinstance(vals, list) or not vals or len(vals) > MAX_IN_VALUES or not all(
+            isinstance(v, str) and len(v) <= 100 for v in vals):
+        raise bad(f"{where}: {col!r} holds text: give a string (or, for 'in', a list of strings), "
+                  'e.g. {"column": "primary", "op": "in", "value": ["p", "Fe"]}', "wrong_type")
+    return tuple(sorted(set(vals))) if op == "in" else value
+
+
+def _numeric_value(value: Any, op: str, col: str, kind: str, where: str) -> Any:
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise bad(f"{where}: 'between' needs a list of two numbers [low, high]", "malformed_cut")
+        lo, hi = (_number(v, col, kind) for v in value)
+        if lo > hi:
+            raise bad(f"{where}: 'between' needs low <= high, got [{lo}, {hi}]", "malformed_cut")
+        return lo, hi
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise bad(f"{where}: 'in' needs a non-empty list of values", "malformed_cut")
+        if len(value) > MAX_IN_VALUES:
+            raise bad(f"{where}: 'in' takes at most {MAX_IN_VALUES} values", "too_many_cuts")
+        return tuple(sorted(set(_number(v, col, kind) for v in value)))
+    if isinstance(value, list):
+        raise bad(f"{where}: {op!r} needs one value, not a list (use 'between' or 'in')", "wrong_type")
+    return _number(value, col, kind)
 
 
 def quote(name: str) -> str:

@@ -325,6 +325,8 @@ def main() -> None:
     if not token:
         raise SystemExit("exchange gate: no hub token: set JUPYTERHUB_API_TOKEN or JUPYTERHUB_API_TOKEN_FILE "
                          "(the service's docker secret)")
+    # ngshare's application reads the token from the environment itself
+    os.environ["JUPYTERHUB_API_TOKEN"] = token
     gate = Gate(os.environ["JUPYTERHUB_API_URL"], token,
                 os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds,
                 int(args.course_quota_mb * 1024 * 1024))

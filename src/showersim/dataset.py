@@ -127,78 +127,28 @@ def generate_dataset(out_dir: str | os.PathLike, *, events: int, seed: int, expe
     rows_per_part = rows_per_part or (DEFAULT_ROWS_PER_PART_STATIONS if stations else DEFAULT_ROWS_PER_PART)
     if rows_per_part <= 0:
         raise ValueError("rows per part must be positive")
-    out = Path(out_dir)
-    _check_out_dir(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PermissionError(f"cannot create {out} ({exc.strerror}): choose a writable --out directory") from None
-    final = out / dataset_id
-    if final.exists():
-        old = final / "datashop.json"
-        try:
-            ok = json.loads(old.read_text()).get("generator") == "showersim"
-        except (OSError, ValueError):
-            ok = False
-        if not ok:
-            raise FileExistsError(f"{final} exists and is not a showersim data set: choose another --id or --out")
-    tmp = out / f".{dataset_id}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-
+    final, tmp = _prepare_target(Path(out_dir), dataset_id)
     sim = Simulation(cfg, events)
     stats = _Stats()
-    buf_s: dict[str, list[np.ndarray]] = {}
-    buf_a: dict[str, list[np.ndarray]] = {}
-    nbuf, part, total = 0, 0, 0
     names: list[str] = list(sim.columns())
-    parts: list[str] = []
+    writer = _PartWriter(tmp, rows_per_part)
     t0 = time.monotonic()
-
-    def flush(final_flush: bool = False) -> None:
-        nonlocal nbuf, part
-        while nbuf >= rows_per_part or (final_flush and nbuf > 0):
-            k = min(rows_per_part, nbuf)
-            cols = {c: np.concatenate(v) for c, v in buf_s.items()}
-            arrs = {c: np.concatenate(v) for c, v in buf_a.items()}
-            name = f"part-{part:05d}.parquet"
-            formats.write_parquet({c: v[:k] for c, v in cols.items()}, tmp / name,
-                                  arrays={c: v[:k] for c, v in arrs.items()}, row_group_size=131072)
-            parts.append(name)
-            part += 1
-            for c in buf_s:
-                buf_s[c] = [cols[c][k:]]
-            for c in buf_a:
-                buf_a[c] = [arrs[c][k:]]
-            nbuf -= k
-
     try:
         for cols, arrays in sim.chunks():
-            n = len(cols["E"])
             for c, v in cols.items():
-                buf_s.setdefault(c, []).append(v)
                 stats.update(c, v, _dtype_name(v, False))
             for c, v in arrays.items():
-                buf_a.setdefault(c, []).append(v)
                 stats.update(c, v, _dtype_name(v, True))
-            nbuf += n
-            total += n
-            flush()
+            writer.add(cols, arrays)
             if progress and sys.stderr.isatty():
-                print(f"\r{dataset_id}: {total}/{events} events", end="", file=sys.stderr, flush=True)
-        flush(final_flush=True)
+                print(f"\r{dataset_id}: {writer.total}/{events} events", end="", file=sys.stderr, flush=True)
+        writer.flush(final=True)
         if progress:
-            print(f"\r{dataset_id}: {total} events in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        if total == 0:  # an empty data set still gets one (empty) part with the right schema
-            arr_cols = cfg.exp.array_columns if cfg.stations else ()
-            n_st = len(cfg.exp.stations_json()["x_m"])
-            empty = {c: np.zeros(0, dtype=np.float32) for c in names if c not in arr_cols}
-            formats.write_parquet(empty, tmp / "part-00000.parquet",
-                                  arrays={c: np.zeros((0, n_st), np.float32) for c in names if c in arr_cols})
-            parts.append("part-00000.parquet")
-        meta = datashop_metadata(cfg, dataset_id, total, sim.live_time_s,
-                                 _column_meta(stats, names, cfg.experiment), parts, title)
+            print(f"\r{dataset_id}: {writer.total} events in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        if writer.total == 0:
+            writer.empty_part(cfg, names)
+        meta = datashop_metadata(cfg, dataset_id, writer.total, sim.live_time_s,
+                                 _column_meta(stats, names, cfg.experiment), writer.parts, title)
         (tmp / "datashop.json").write_text(json.dumps(meta, indent=1, sort_keys=False) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -207,6 +157,72 @@ def generate_dataset(out_dir: str | os.PathLike, *, events: int, seed: int, expe
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _prepare_target(out: Path, dataset_id: str) -> tuple[Path, Path]:
+    """(the data set's folder, an empty temporary folder beside it); refuses to replace a
+    folder that is not a showersim data set."""
+    _check_out_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PermissionError(f"cannot create {out} ({exc.strerror}): choose a writable --out directory") from None
+    final = out / dataset_id
+    if final.exists():
+        try:
+            ok = json.loads((final / "datashop.json").read_text()).get("generator") == "showersim"
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            raise FileExistsError(f"{final} exists and is not a showersim data set: choose another --id or --out")
+    tmp = out / f".{dataset_id}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return final, tmp
+
+
+class _PartWriter:
+    """Buffers the simulation's chunks and writes them as Parquet parts of rows_per_part rows."""
+
+    def __init__(self, folder: Path, rows_per_part: int):
+        self.folder, self.rows_per_part = folder, rows_per_part
+        self.scalars: dict[str, list[np.ndarray]] = {}
+        self.arrays: dict[str, list[np.ndarray]] = {}
+        self.buffered = self.total = 0
+        self.parts: list[str] = []
+
+    def add(self, cols: dict[str, np.ndarray], arrays: dict[str, np.ndarray]) -> None:
+        for c, v in cols.items():
+            self.scalars.setdefault(c, []).append(v)
+        for c, v in arrays.items():
+            self.arrays.setdefault(c, []).append(v)
+        n = len(cols["E"])
+        self.buffered += n
+        self.total += n
+        self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        while self.buffered >= self.rows_per_part or (final and self.buffered > 0):
+            k = min(self.rows_per_part, self.buffered)
+            cols = {c: np.concatenate(v) for c, v in self.scalars.items()}
+            arrs = {c: np.concatenate(v) for c, v in self.arrays.items()}
+            name = f"part-{len(self.parts):05d}.parquet"
+            formats.write_parquet({c: v[:k] for c, v in cols.items()}, self.folder / name,
+                                  arrays={c: v[:k] for c, v in arrs.items()}, row_group_size=131072)
+            self.parts.append(name)
+            self.scalars = {c: [v[k:]] for c, v in cols.items()}
+            self.arrays = {c: [v[k:]] for c, v in arrs.items()}
+            self.buffered -= k
+
+    def empty_part(self, cfg: Config, names: list[str]) -> None:
+        """An empty data set still gets one (empty) part with the right schema."""
+        arr_cols = cfg.exp.array_columns if cfg.stations else ()
+        n_st = len(cfg.exp.stations_json()["x_m"])
+        empty = {c: np.zeros(0, dtype=np.float32) for c in names if c not in arr_cols}
+        formats.write_parquet(empty, self.folder / "part-00000.parquet",
+                              arrays={c: np.zeros((0, n_st), np.float32) for c in names if c in arr_cols})
+        self.parts.append("part-00000.parquet")
 
 
 def datashop_metadata(cfg: Config, dataset_id: str, events: int, live_time_s: float, columns: dict,

@@ -174,15 +174,19 @@ COURSE_QUOTA = 60_000
 
 
 @pytest.fixture(scope="module")
-def ngshare(hub):
+def ngshare(hub, tmp_path_factory):
     needs.docker_image(NGSHARE_IMAGE)
+    # The token as the stack gives it: a file (docker secret), not in the environment.
+    secrets_dir = tmp_path_factory.mktemp("ngshare-secrets")
+    (secrets_dir / "service_token").write_text(hub.tokens["ngshare"] + "\n")
+    (secrets_dir / "service_token").chmod(0o644)
     port = free_port()
     name = f"it-ngshare-{secrets.token_hex(4)}"
     mb = 1024 * 1024
     subprocess.run([
         "docker", "run", "-d", "--rm", "--name", name, "--network", "host",
         "-v", f"{GATE_SOURCE}:/opt/gate/servicekit:ro",
-        "-e", f"JUPYTERHUB_API_URL={hub.api_url}", "-e", f"JUPYTERHUB_API_TOKEN={hub.tokens['ngshare']}",
+        "-e", f"JUPYTERHUB_API_URL={hub.api_url}", "-v", f"{secrets_dir}:/run/secrets:ro", "-e", "JUPYTERHUB_API_TOKEN_FILE=/run/secrets/service_token",
         "-e", "JUPYTERHUB_SERVICE_NAME=ngshare", "-e", "JUPYTERHUB_CLIENT_ID=service-ngshare",
         "-e", "JUPYTERHUB_SERVICE_PREFIX=/services/ngshare/",
         "-e", f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{port}", "-e", "EXCHANGE_COURSES=astro101",
