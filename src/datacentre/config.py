@@ -94,4 +94,4 @@ class Settings:
                 kw["ip"] = "127.0.0.1" if u.hostname.startswith("127.") else "0.0.0.0"
         # the service's docker secret in the stack; the hub's environment when it starts us
         kw["hub_api_token"] = secret("JUPYTERHUB_API_TOKEN", HUB_TOKEN_FILE)
-        return from_environment(cls, PREFIX, "datacentre", **{**kw, **overrides})
+        return from_environment(cls, PREFIX, "datacentre", overrides={**kw, **overrides})

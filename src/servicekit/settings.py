@@ -82,11 +82,12 @@ def _parser(f: dataclasses.Field) -> tuple[Callable[[str], Any], str]:
     return str, "text"
 
 
-def from_environment(cls, prefix: str, service: str, environ: Mapping[str, str] | None = None,
-                     allowed: tuple[str, ...] = (), **overrides: Any):
-    """``cls`` filled from ``<prefix><FIELD>`` variables; ``overrides`` win over both.
+def from_environment(cls, prefix: str, service: str, environ: Mapping[str, str] | None = None, *,
+                     allowed: tuple[str, ...] = (), overrides: Mapping[str, Any] | None = None):
+    """``cls`` filled from ``<prefix><FIELD>`` variables; ``overrides`` (field -> value) win.
     ``allowed``: other variables of the prefix that the service reads elsewhere."""
     environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
     fields = [f for f in dataclasses.fields(cls) if "help" in f.metadata]
     names = {prefix + f.name.upper(): f for f in fields}
     problems = [f"{name} is not a setting of the {service}; its settings: {', '.join(sorted(names))}"

@@ -180,6 +180,7 @@ def ngshare(hub, tmp_path_factory):
     secrets_dir = tmp_path_factory.mktemp("ngshare-secrets")
     (secrets_dir / "service_token").write_text(hub.tokens["ngshare"] + "\n")
     (secrets_dir / "service_token").chmod(0o644)
+    secrets_dir.chmod(0o755)  # the gate runs as its own user
     port = free_port()
     name = f"it-ngshare-{secrets.token_hex(4)}"
     mb = 1024 * 1024

@@ -37,9 +37,10 @@ def test_a_secret_setting_comes_from_its_file(tmp_path):
 
 def test_the_datacentre_takes_its_address_from_the_service_url(monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:18123")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/services/dc/")
     monkeypatch.setenv("DATACENTRE_MAX_ROWS", "12")
     s = DatacentreSettings.from_env()
-    assert (s.ip, s.port, s.max_rows) == ("127.0.0.1", 18123, 12)
+    assert (s.ip, s.port, s.prefix, s.max_rows) == ("127.0.0.1", 18123, "/services/dc/", 12)
     monkeypatch.setenv("DATACENTRE_WORKERS", "two")
     with pytest.raises(SettingsError, match="DATACENTRE_WORKERS='two': use a whole number"):
         DatacentreSettings.from_env()
