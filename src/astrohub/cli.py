@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from . import courses, edge, images, nodes, registry, roster, settings
-from .deploy import DeployError, checkout_root, docker, operator_stack
+from .deploy import DeployError, docker, operator_stack
 
 
 def cmd_up(args) -> int:

@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from multiauthenticator import MultiAuthenticator
 from oauthenticator.generic import GenericOAuthenticator

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from kcdc.spectrum import flux
+
 from . import data, view
 
 PUBLISHED = Path(__file__).with_name("published_spectra.csv")
