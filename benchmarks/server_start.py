@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from astrohub import images, settings  # noqa: E402
-from astrohub.server_roles import ROLE_VARIABLE  # noqa: E402
+from servicekit.server_roles import ROLE_VARIABLE  # noqa: E402
 
 PORT = 8888
 TIMEOUT = 300

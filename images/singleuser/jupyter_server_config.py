@@ -2,12 +2,12 @@
 # in the home is never read (start-singleuser).
 import os
 
-from astrohub.homequota import configure
-from astrohub.server_roles import ROLE_VARIABLE, disabled_extensions
+from servicekit.homequota import configure
+from servicekit.server_roles import ROLE_VARIABLE, disabled_extensions
 
 c = get_config()  # noqa: F821 (provided by traitlets when the server loads this file)
-# Server extensions by role (astrohub.server_roles): a config file's entries win
+# Server extensions by role (servicekit.server_roles): a config file's entries win
 # over the jupyter_server_config.d files that enable every installed extension.
 c.ServerApp.jpserver_extensions.update(disabled_extensions(os.environ.get(ROLE_VARIABLE, "")))
-# The home's size limit (astrohub.homequota).
+# The home's size limit (servicekit.homequota).
 configure(c)

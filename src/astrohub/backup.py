@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from .deploy import DeployError, Stack, docker
-from .settings import VERSION
+from .settings import VERSION, operator_variable
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MANIFEST = "manifest.json"
@@ -129,13 +129,13 @@ class Repository:
 
 def password_file(stack: Stack, create: bool) -> Path:
     """The repository password: ASTROHUB_BACKUP_PASSWORD(_FILE), else the state folder's."""
-    given = os.environ.get("ASTROHUB_BACKUP_PASSWORD_FILE")
+    given = operator_variable("ASTROHUB_BACKUP_PASSWORD_FILE")
     if given:
         if not Path(given).is_file():
             raise BackupError(f"ASTROHUB_BACKUP_PASSWORD_FILE={given} is not a file")
         return Path(given)
     kept = stack.state_dir / "backup_password"
-    value = os.environ.get("ASTROHUB_BACKUP_PASSWORD")
+    value = operator_variable("ASTROHUB_BACKUP_PASSWORD")
     if value:
         # Written with mode 0600 so restic reads it from a file, never from argv.
         fd, tmp = tempfile.mkstemp(prefix="astrohub-backup-pw-")

@@ -3,6 +3,7 @@
     astrohub up            build what is missing, deploy the stack, print where to log in
     astrohub down          remove the stack (user homes, hub database and secrets stay)
     astrohub status        the stack's services and the hub's answer
+    astrohub stack-file    write the compose file rendered from the topology (src/astrohub/topology.py), print its path
     astrohub health        run a notebook as a temporary user: does the live hub work?
     astrohub settings-doc  write docs/configuration.md from the settings schema
     astrohub ca-cert       print the root certificate of the edge's local CA (to trust it)
@@ -23,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import courses, edge, images, nodes, registry, roster, settings
+from . import courses, edge, images, nodes, registry, roster, settings, topology
 from .deploy import DeployError, docker, operator_stack
 
 
@@ -69,6 +70,14 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_stack_file(args) -> int:
+    # Secrets are not needed to render, nor made: the file shows what `astrohub up` deploys.
+    stack = operator_stack()
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    print(stack.write_stack_file())
+    return 0
+
+
 def cmd_ca_cert(args) -> int:
     stack = operator_stack()
     if edge.tls_mode(stack.settings) != "internal":
@@ -85,7 +94,7 @@ def cmd_health(args) -> int:
     if not token:
         raise DeployError(f"no ops token in {stack.state_dir}: run on the machine that ran `astrohub up`")
     hub = stack.hub_client(timeout=60)
-    volume = stack.settings.home_volume.replace("{stack}", stack.name)
+    volume = topology.home_volume(stack.settings)
 
     def remove_home(user: str) -> None:
         # Swarm removes the stopped container a moment after the service: retry.
@@ -168,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="services and tasks of the stack")
     status.add_argument("--logs", action="store_true")
     status.set_defaults(func=cmd_status)
+    sub.add_parser("stack-file", help="write the stack's compose file (what `up` deploys), print where").set_defaults(
+        func=cmd_stack_file)
     sub.add_parser("health", help="run a notebook as a temporary user on the live hub").set_defaults(func=cmd_health)
     doc = sub.add_parser("settings-doc", help="write the configuration reference")
     doc.add_argument("--output", default="docs/configuration.md")

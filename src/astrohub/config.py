@@ -16,6 +16,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from . import topology
 from .edge import public_host
 from .settings import Settings, SettingsError
 
@@ -23,23 +24,13 @@ HOME = "/home/jovyan"
 SITE_NAME = "astroparticle.online"
 # Where the stack mounts the operator's own traitlets (astrohub.deploy.write_site_config).
 SITE_CONFIG = Path("/etc/astrohub/site_config.py")
-DATACENTRE_URL = "http://datacentre:10101"
-DATACENTRE_PREFIX = "/services/datacentre/"
-DASHBOARDS_URL = "http://dashboards:8866"
 TEMPLATES = Path(__file__).parent / "templates"
 # The scope of the roster import's hub endpoint (astrohub.auth.RosterHandler).
 ACCOUNT_SCOPES = {"custom:astrohub:accounts": {"description": "create native accounts with one-time passwords, their hub users and groups"}}
-HUB_PORT = 8081
-PROXY_API_PORT = 8001
-SINGLEUSER_PORT = 8888
 # The hub's limit on a start including its wait in line (seconds): a day.
 LINE_BACKSTOP = 24 * 3600
-# What user servers reach (swarm/stack.yml, network `users`): the hub's API, the
-# proxy's public port and the egress proxy; the services only through the proxy.
-PROXY_PUBLIC_URL = "http://proxy:8000"
-PROXY_PUBLIC_PORT = 8000
-EGRESS_PROXY_URL = "http://egress:3128"
-# Names a server calls without the egress proxy (they are on its own network).
+# Names a server calls without the egress proxy (they are on its own network,
+# astrohub.topology: the hub's API, the proxy's public port).
 NO_PROXY = "hub,proxy,localhost,127.0.0.1,::1"
 
 # The ops service: what the `astrohub` command and the tests act as. It manages
@@ -60,31 +51,6 @@ OPS_SCOPES = [
     "list:services",
 ]
 OPS_ROLE = {"name": "ops", "description": "astrohub commands and health checks", "scopes": OPS_SCOPES, "services": ["ops"]}
-
-
-def stack_names(settings: Settings) -> dict[str, str]:
-    """Names of Swarm objects the hub refers to (kept in step with swarm/stack.yml)."""
-    stack = settings.stack_name
-    return {
-        "user_network": f"{stack}_users",
-        "hub_host": "hub",
-        "proxy_host": "proxy",
-        # The proxy's alias on the backend network, where its API listens.
-        "proxy_api_host": "proxy-api",
-        "user_service_prefix": f"{stack}-user",
-        "home_volume": settings.home_volume.replace("{stack}", stack),
-    }
-
-
-def proxy_public_url(settings: Settings) -> str:
-    """Where user servers reach the proxy's public routes (the services).
-
-    With user subdomains the proxy routes by host name: servers then call it by the
-    public host's name, which the stack gives the proxy as an alias on their network
-    (swarm/stack.yml, ASTROHUB_PROXY_ALIAS), so the Host header matches the routes."""
-    if settings.user_subdomains:
-        return f"http://{public_host(settings)}:{PROXY_PUBLIC_PORT}"
-    return PROXY_PUBLIC_URL
 
 
 def subdomain_hook(name: str, domain: str, kind: str) -> str:
@@ -110,15 +76,14 @@ class Part:
 
 
 def apply(settings: Settings, c: Config) -> Config:
-    names = stack_names(settings)
-    _apply_hub(settings, c, names)
+    _apply_hub(settings, c)
     _apply_authenticator(settings, c)
-    _apply_spawner(settings, c, names)
+    _apply_spawner(settings, c)
     _apply_nodes(settings, c)
     _apply_edge(settings, c)
     _apply_activity(settings, c)
-    parts = [_ops(settings), _login(settings, c), _datacentre(settings), _dashboards(settings),
-             _idle_culler(settings), _courses(settings), _isolation(settings, c)]
+    parts = [_ops(settings), _login(settings, c), *_stack_services(settings),
+             _idle_culler(settings), _isolation(settings, c)]
     _apply_parts(settings, c, parts)
     return c
 
@@ -140,12 +105,12 @@ def _apply_parts(settings: Settings, c: Config, parts: list[Part]) -> None:
     spawner.environment = {k: v for part in parts for k, v in part.server_environment.items()}
 
 
-def _apply_hub(settings: Settings, c: Config, names: dict[str, str]) -> None:
+def _apply_hub(settings: Settings, c: Config) -> None:
     c.JupyterHub.log_level = settings.log_level
     c.JupyterHub.db_url = settings.db_url
     c.JupyterHub.bind_url = "http://:8000"
-    c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{HUB_PORT}"
-    c.JupyterHub.hub_connect_url = f"http://{names['hub_host']}:{HUB_PORT}"
+    c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{topology.HUB_PORT}"
+    c.JupyterHub.hub_connect_url = f"http://hub:{topology.HUB_PORT}"
     # A restart of the hub (an upgrade, a crash) must leave students' servers running.
     c.JupyterHub.cleanup_servers = False
     c.JupyterHub.cleanup_proxy = False
@@ -155,7 +120,7 @@ def _apply_hub(settings: Settings, c: Config, names: dict[str, str]) -> None:
         c.CryptKeeper.keys = [bytes.fromhex(settings.crypt_key)]
     # The proxy is its own Swarm service (Debian's node configurable-http-proxy).
     c.ConfigurableHTTPProxy.should_start = False
-    c.ConfigurableHTTPProxy.api_url = f"http://{names['proxy_api_host']}:{PROXY_API_PORT}"
+    c.ConfigurableHTTPProxy.api_url = f"http://{topology.PROXY_API_HOST}:{topology.PROXY_API_PORT}"
     if settings.proxy_token:
         c.ConfigurableHTTPProxy.auth_token = settings.proxy_token
 
@@ -178,7 +143,7 @@ def _apply_authenticator(settings: Settings, c: Config) -> None:
         c.NativeAuthenticator.seconds_before_next_try = settings.login_block_seconds
 
 
-def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None:
+def _apply_spawner(settings: Settings, c: Config) -> None:
     # `stock` is dockerspawner's SwarmSpawner, made only to run here: the
     # baseline that benchmarks/spawn.py compares against.
     stock = settings.spawner == "stock"
@@ -188,11 +153,11 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     # The image's start script copies the masterclass library, then starts
     # jupyterhub-singleuser; naming it saves one Docker call per start.
     s.cmd = ["start-singleuser"]
-    s.prefix = names["user_service_prefix"]
-    s.network_name = names["user_network"]
+    s.prefix = topology.user_service_prefix(settings)
+    s.network_name = topology.user_network(settings)
     # Hub and proxy reach each server on the overlay network, not a published port.
     s.use_internal_ip = True
-    s.port = SINGLEUSER_PORT
+    s.port = topology.SINGLEUSER_PORT
     # No IPVS here (and none needed): DNS round robin instead of a virtual IP.
     s.extra_endpoint_spec = {"mode": "dnsrr"}
     s.notebook_dir = HOME
@@ -203,7 +168,7 @@ def _apply_spawner(settings: Settings, c: Config, names: dict[str, str]) -> None
     s.http_timeout = settings.start_timeout
     if stock:
         return  # stock mounts named volumes as binds (dockerspawner#536): no home
-    s.volumes = {names["home_volume"]: HOME}
+    s.volumes = {topology.home_volume(settings): HOME}
     # A server that stops (culled, shut down, crashed) stays stopped: Swarm's
     # default would restart it behind the hub's back.
     s.extra_task_spec = {"restart_policy": {"Condition": "none"}}
@@ -299,8 +264,9 @@ def _apply_kcdc_password(settings: Settings, c: Config) -> None:
 _SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server"]
 
 
-def _courses(settings: Settings) -> Part:
-    """nbgrader: the exchange (ngshare behind astrohub's gate) and one formgrader per course.
+def _stack_services(settings: Settings) -> list[Part]:
+    """The hub services that run in the stack (astrohub.topology): the data service, the
+    public dashboards and, with courses, the exchange and one formgrader per course.
 
     Hub groups per course (filled by the login, see astrohub.courses.course_groups):
     ``formgrade-<course>`` (its teachers) and ``nbgrader-<course>`` (teachers and
@@ -309,73 +275,10 @@ def _courses(settings: Settings) -> Part:
     ``formgrade-<course>`` (made by the login step: astrohub.courses.course_roles) lets
     the teachers open the course's formgrader.
     """
-    from . import courses
-
-    ids = courses.course_ids(settings)
-    if not ids:
-        return Part()
-
-    def service(name, port, **extra):
-        entry = {"name": name, "url": f"http://{'' if name == courses.EXCHANGE else 'formgrader-'}{name}:{port}", **extra}
-        token = courses.service_token(settings, name)
-        if token:
-            entry["api_token"] = token
-        return entry
-
-    exchange_scope = f"access:services!service={courses.EXCHANGE}"
-    return Part(
-        services=[service(courses.EXCHANGE, courses.EXCHANGE_PORT, display=False),
-                  # The formgrader opens in its own tab from the hub's services menu (no framing).
-                  *(service(course, courses.FORMGRADER_PORT, display=True, oauth_no_confirm=True,
-                            oauth_client_allowed_scopes=[f"access:services!service={course}"]) for course in ids)],
-        # The gate reads the course groups to enrol their members.
-        roles=[{"name": "exchange", "description": "the exchange reads the course groups",
-                "scopes": ["read:groups", "list:groups"], "services": [courses.EXCHANGE]},
-               *({"name": f"nbgrader-{course}", "description": f"members of {course} use the course exchange",
-                  "scopes": [exchange_scope], "groups": [f"nbgrader-{course}", f"formgrade-{course}"],
-                  "services": [course]} for course in ids)],
-        # A server's token may reach the exchange; the hub grants it only where the
-        # user holds the scope (course members), so others' tokens are refused.
-        server_scopes=[exchange_scope],
-        # Through the proxy's public route: user servers cannot reach the exchange's own port.
-        server_environment={"ASTROHUB_EXCHANGE_URL": proxy_public_url(settings) + courses.EXCHANGE_PATH},
-    )
-
-
-def _datacentre(settings: Settings) -> Part:
-    """The open-data service: a hub service in its own Swarm service (swarm/stack.yml)."""
-    service = {"name": "datacentre", "url": DATACENTRE_URL, "oauth_no_confirm": True, "display": True,
-               "info": {"description": "KCDC data requests"}}
-    if settings.datacentre_token:
-        service["api_token"] = settings.datacentre_token
-    access = "access:services!service=datacentre"
-    return Part(
-        services=[service],
-        # Every user may use the data service as themselves, in the browser and from
-        # notebooks: a server's token gets the scope because its user holds it.
-        roles=[{"name": "user", "scopes": ["self", access]}],
-        # Hub admins see every request; this scope lets an operator grant that to others.
-        custom_scopes={"custom:datacentre:admin": {"description": "See and remove everybody's data requests."}},
-        server_scopes=[access],
-        # Notebooks reach the service through the proxy's public route: the service's
-        # own port is on the backend network, out of user servers' reach.
-        server_environment={"KCDC_URL": f"{proxy_public_url(settings)}{DATACENTRE_PREFIX}"},
-    )
-
-
-def _dashboards(settings: Settings) -> Part:
-    """The public dashboards: standalone Voila in its own Swarm service (src/dashboards).
-
-    A service with a ``url`` gets the proxy route /services/dashboards/; Voila answers
-    there without the hub's login. Its token only reads the datacentre, where its
-    requests are owned as ``service/dashboards``."""
-    service = {"name": "dashboards", "url": DASHBOARDS_URL, "display": True,
-               "info": {"description": "public cosmic-ray dashboards, no login"}}
-    if settings.dashboards_token:
-        service["api_token"] = settings.dashboards_token
-    return Part(services=[service],
-                roles=[{"name": "dashboards-reader", "description": "the dashboards read open data",
-                        "scopes": ["access:services!service=datacentre"], "services": ["dashboards"]}])
+    return [Part(services=[topology.hub_entry(svc)], roles=list(svc.hub.roles),
+                 custom_scopes=dict(svc.hub.custom_scopes), server_scopes=list(svc.hub.server_scopes),
+                 server_environment=dict(svc.hub.server_environment))
+            for svc in topology.hub_services(settings)]
 
 
 def _apply_activity(settings: Settings, c: Config) -> None:
@@ -433,16 +336,16 @@ def _isolation(settings: Settings, c: Config) -> Part:
 
     A user server leaves its internal network only through the egress proxy
     (``user_internet``); it has a pids limit and a home limit (the image checks the
-    home: astrohub.homequota). Admins not opening it: astrohub.adminrole."""
+    home: servicekit.homequota). Admins not opening it: astrohub.adminrole."""
     if settings.spawner == "stock":
         return Part()
     env = {}
     if settings.user_internet:
         for var in ("http_proxy", "https_proxy"):
-            env[var] = env[var.upper()] = EGRESS_PROXY_URL
+            env[var] = env[var.upper()] = topology.egress_proxy_url()
         no_proxy = NO_PROXY + (f",{public_host(settings)}" if settings.user_subdomains else "")
         env["no_proxy"] = env["NO_PROXY"] = no_proxy
-    from .homequota import ENV, size_bytes
+    from servicekit.homequota import ENV, size_bytes
 
     if size_bytes(settings.home_limit):
         env[ENV] = str(size_bytes(settings.home_limit))

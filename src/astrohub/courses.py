@@ -1,8 +1,7 @@
-"""Courses on the hub: the nbgrader exchange and one formgrader per course.
+"""Courses on the hub: the ``courses`` setting, course groups and roles, service tokens.
 
 The ``courses`` setting (``course:teacher_group[:student_group]``, see
-astrohub.settings) names the courses. For them the stack gets, next to
-swarm/stack.yml, a generated compose file (``stack_overlay``) with
+astrohub.settings) names the courses. For them the stack runs (astrohub.topology)
 
 - ``ngshare``: the exchange (ngshare behind servicekit.exchange_gate), one for all
   courses, its database and files on the volume ``ngshare-data``;
@@ -12,27 +11,19 @@ swarm/stack.yml, a generated compose file (``stack_overlay``) with
 
 Both are external hub services: the hub knows their tokens (``service_token``,
 derived from the crypt key, so the hub config stays a pure function of the
-settings) and the services get them as docker secrets.
+settings) and the services get them as docker secrets (``secret_name``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 from .settings import Settings
 
 EXCHANGE = "ngshare"
-EXCHANGE_PORT = 10101
-FORMGRADER_PORT = 8888
-# The exchange's route on the proxy; the URL is what services on the backend network call.
-EXCHANGE_PATH = f"/services/{EXCHANGE}"
-EXCHANGE_URL = f"http://{EXCHANGE}:{EXCHANGE_PORT}{EXCHANGE_PATH}"
-HUB_API = "http://hub:8081/hub/api"
 # Hub names the course ids may not take: they are services already.
 RESERVED = {EXCHANGE, "ops", "datacentre", "dashboards"}
 
@@ -113,85 +104,3 @@ def service_token(settings: Settings, service: str) -> str | None:
 
 def secret_name(settings: Settings, service: str) -> str:
     return f"{settings.stack_name}_service_{service}_token"
-
-
-def _service_env(settings: Settings, name: str, port: int) -> dict[str, str]:
-    """What the hub gives a service it runs itself, for a service Swarm runs."""
-    return {
-        "JUPYTERHUB_SERVICE_NAME": name,
-        "JUPYTERHUB_SERVICE_PREFIX": f"/services/{name}/",
-        "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{port}",
-        "JUPYTERHUB_API_URL": HUB_API,
-        "JUPYTERHUB_BASE_URL": "/",
-        "JUPYTERHUB_CLIENT_ID": f"service-{name}",
-        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"/services/{name}/oauth_callback",
-        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps([f"access:services!service={name}"]),
-        "JUPYTERHUB_OAUTH_SCOPES": json.dumps([f"access:services!service={name}"]),
-        "JUPYTERHUB_PUBLIC_URL": settings.public_url,
-        "JUPYTERHUB_API_TOKEN_FILE": "/run/secrets/service_token",
-    }
-
-
-def stack_overlay(settings: Settings) -> dict:
-    """The compose file of the exchange and the formgraders (empty without courses)."""
-    courses = course_ids(settings)
-    if not courses:
-        return {}
-    tag = settings.image_tag
-    # Course volumes are local to one node: the services stay on the manager.
-    dnsrr = {"endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]}}
-
-    def secret(service):
-        return [{"source": f"{service}_token", "target": "service_token", "uid": "1000", "mode": 0o400}]
-
-    services = {
-        EXCHANGE: {
-            "image": f"{settings.image_prefix}astrohub/ngshare:{tag}",
-            "networks": ["backend"],
-            "volumes": ["ngshare-data:/srv/ngshare"],
-            "environment": {**_service_env(settings, EXCHANGE, EXCHANGE_PORT),
-                            "EXCHANGE_COURSES": ",".join(courses),
-                            "EXCHANGE_MAX_UPLOAD_MB": str(settings.exchange_max_upload_mb),
-                            "EXCHANGE_COURSE_QUOTA_MB": str(settings.exchange_course_quota_mb)},
-            "secrets": secret(EXCHANGE),
-            "deploy": {**dnsrr, "resources": {"limits": {"memory": "512M"}}},
-        }
-    }
-    volumes = {"ngshare-data": {}}
-    for course in courses:
-        services[f"formgrader-{course}"] = {
-            # Its own image: only this course's sources (astrohub.images.course_images).
-            "image": f"{settings.image_prefix}astrohub/formgrader-{course}:{tag}",
-            "networks": ["backend"],
-            # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
-            "cap_add": ["NET_ADMIN"],
-            "volumes": [f"course-{course}:/home/jovyan"],
-            "environment": {**_service_env(settings, course, FORMGRADER_PORT),
-                            "ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": EXCHANGE_URL},
-            "secrets": secret(course),
-            "deploy": {**dnsrr, "resources": {"limits": {"memory": settings.mem_limit}}},
-        }
-        volumes[f"course-{course}"] = {}
-    secrets = {f"{s}_token": {"external": True, "name": secret_name(settings, s)} for s in [EXCHANGE, *courses]}
-    return {"version": "3.8", "services": services, "volumes": volumes, "secrets": secrets}
-
-
-def write_overlay(settings: Settings, state_dir: Path, docker) -> Path | None:
-    """Create the services' token secrets and write the overlay; None without courses.
-
-    ``docker`` is astrohub.deploy.docker (run a docker command, raise on failure).
-    """
-    overlay = stack_overlay(settings)
-    if not overlay:
-        return None
-    existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
-    for service in [EXCHANGE, *course_ids(settings)]:
-        name = secret_name(settings, service)
-        token = service_token(settings, service)
-        if token is None:
-            raise ValueError("the crypt key is needed to make the course services' tokens")
-        if name not in existing:
-            docker("secret", "create", name, "-", input=token)
-    path = state_dir / "courses.stack.json"  # JSON is YAML: docker stack deploy reads it
-    path.write_text(json.dumps(overlay, indent=1))
-    return path

@@ -7,7 +7,6 @@ password and the ops token. Everything else lives in Docker (secrets, volumes).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets as pysecrets
@@ -18,30 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import courses, edge
+from . import courses, edge, topology
 from .nodes import advertise_address
 from .admins import admin_accounts
 from . import settings as settings_mod
 from .settings import Settings
 from .swarm import DeployError, docker, state_dir  # noqa: F401  (DeployError, docker: re-exported)
 
-# Secrets generated at first start; the value maker for each.
-GENERATED_SECRETS = {
-    "cookie_secret": lambda: pysecrets.token_hex(32),
-    "proxy_token": lambda: pysecrets.token_hex(32),
-    "crypt_key": lambda: pysecrets.token_hex(32),
-    "admin_password": lambda: pysecrets.token_urlsafe(12),
-    "admin_key": lambda: pysecrets.token_hex(32),
-    "ops_token": lambda: pysecrets.token_hex(32),
-    "datacentre_token": lambda: pysecrets.token_hex(32),
-    "dashboards_token": lambda: pysecrets.token_hex(32),
-}
+# Generated secrets (astrohub.topology.GENERATED_SECRETS) are 32 random bytes in hex,
+# but for this one, which a person types.
+READABLE_SECRETS = {"admin_password": lambda: pysecrets.token_urlsafe(12)}
 
-
-# Secrets the operator provides (ASTROHUB_<NAME> or ASTROHUB_<NAME>_FILE when
-# running `astrohub up`); an empty one means "not configured". Docker secrets
-# cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
-PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
+# Secrets the operator provides (topology.PROVIDED_SECRETS: ASTROHUB_<NAME> or
+# ASTROHUB_<NAME>_FILE when running `astrohub up`); an empty one means "not configured".
+# Docker secrets cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
 
 # The checkout's folder of site-specific hub config files (write_site_config).
 SITE_CONFIG_DIR = "jupyterhub_config.d"
@@ -83,18 +72,19 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
         existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
-        for name, make in GENERATED_SECRETS.items():
+        for name in topology.GENERATED_SECRETS:
             docker_name = f"{self.name}_{name}"
             if docker_name in existing:
                 continue
             # A value from the environment (ASTROHUB_<NAME>) wins over a generated one;
             # a kept one comes back after the Swarm was made anew (its secrets went with it).
+            make = READABLE_SECRETS.get(name, lambda: pysecrets.token_hex(32))
             value = self.settings[name] or self.secret_value(name) or make()
             docker("secret", "create", docker_name, "-", input=value)
             path = self.state_dir / name
             path.write_text(value + "\n")
             os.chmod(path, 0o600)
-        for name in PROVIDED_SECRETS:
+        for name in topology.PROVIDED_SECRETS:
             docker_name = f"{self.name}_{name}"
             if docker_name not in existing:
                 # Docker refuses empty secrets: a lone newline reads as empty.
@@ -151,49 +141,42 @@ class Stack:
                 "and the internet directly; run `make down` (stops the servers, keeps homes and data) "
                 "and `make up` again to make it anew as an internal network")
 
+    def write_stack_file(self) -> Path:
+        """The compose file of this stack, rendered from the topology, in the state folder."""
+        files = {"hub_config": self.root / "jupyterhub_config.py",
+                 "hub_site_config": write_site_config(self.root, self.state_dir),
+                 **edge.write_files(self.settings, self.state_dir)}
+        stack_files = topology.StackFiles.of(self.write_env_file(), files)
+        path = self.state_dir / "stack.json"  # JSON is YAML: docker stack deploy reads it
+        path.write_text(json.dumps(topology.render(self.service_settings(), stack_files), indent=1) + "\n")
+        return path
+
+    def service_settings(self) -> Settings:
+        """The settings with the crypt key kept in the state folder: the course services'
+        tokens are derived from it (astrohub.courses.service_token)."""
+        return settings_mod.Settings({**self.settings, "crypt_key": self.settings.crypt_key or self.secret_value("crypt_key")})
+
+    def ensure_service_secrets(self) -> None:
+        """The secrets of the course services and the registry's pull password, which the
+        topology names after what they hold."""
+        existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
+        settings = self.service_settings()
+        ids = courses.course_ids(settings)
+        wanted = {courses.secret_name(settings, name): courses.service_token(settings, name)
+                  for name in ([courses.EXCHANGE, *ids] if ids else [])}
+        if None in wanted.values():
+            raise DeployError("the crypt key is needed to make the course services' tokens")
+        # Docker refuses empty secrets: a lone newline reads as empty.
+        wanted[topology.registry_password_secret(settings)] = (settings.registry_password or "") + "\n"
+        for name, value in wanted.items():
+            if name not in existing:
+                docker("secret", "create", name, "-", input=value)
+
     def deploy(self) -> None:
         self.check_user_network()
-        env_file = self.write_env_file()
-        config_hash = hashlib.sha256((self.root / "jupyterhub_config.py").read_bytes()).hexdigest()[:12]
-        site_config = write_site_config(self.root, self.state_dir)
-        env = dict(
-            os.environ,
-            ASTROHUB_STACK_NAME=self.name,
-            ASTROHUB_IMAGE_TAG=self.settings.image_tag,
-            ASTROHUB_IMAGE_PREFIX=self.settings.image_prefix,
-            ASTROHUB_HTTP_PORT=str(self.settings.http_port),
-            ASTROHUB_PUBLIC_URL=self.settings.public_url,
-            ASTROHUB_SINGLEUSER_IMAGE=self.settings.image,
-            ASTROHUB_DASHBOARDS_MEM_LIMIT=self.settings.dashboards_mem_limit,
-            ASTROHUB_DASHBOARDS_POOL_SIZE=str(self.settings.dashboards_pool_size),
-            ASTROHUB_DASHBOARDS_MAX_KERNELS=str(settings_mod.dashboards_max_kernels(self.settings)),
-            ASTROHUB_DASHBOARDS_KERNELS_PER_CLIENT=str(self.settings.dashboards_kernels_per_client),
-            ASTROHUB_DASHBOARDS_KERNELS_PER_ADDRESS=str(self.settings.dashboards_kernels_per_address),
-            ASTROHUB_DASHBOARDS_QUEUE_LENGTH=str(self.settings.dashboards_queue_length),
-            ASTROHUB_EGRESS_REPLICAS="1" if self.settings.user_internet else "0",
-            ASTROHUB_PROXY_HOST_ROUTING="1" if self.settings.user_subdomains else "",
-            ASTROHUB_PROXY_ALIAS=(edge.public_host(self.settings) if self.settings.user_subdomains
-                                  else "proxy-public"),
-            ASTROHUB_ENV_FILE=str(env_file),
-            ASTROHUB_CONFIG_HASH=config_hash,
-            ASTROHUB_SITE_CONFIG=str(site_config),
-            ASTROHUB_SITE_CONFIG_HASH=hashlib.sha256(site_config.read_bytes()).hexdigest()[:12],
-        )
-        files = ["-c", str(self.root / "swarm/stack.yml")]
-        # The courses' exchange and formgraders: a generated compose file beside stack.yml.
-        crypt_key = self.settings.crypt_key or self.secret_value("crypt_key")
-        overlay = courses.write_overlay(settings_mod.Settings({**self.settings, "crypt_key": crypt_key}), self.state_dir, docker)
-        if overlay:
-            files += ["-c", str(overlay)]
-        # The edge: its Caddyfile from the settings, the redirect port and certificate in edge.yml.
-        edge_files = edge.write_files(self.settings, self.state_dir)
-        files += ["-c", str(edge_files.overlay)]
-        env.update(edge_files.variables)
-        # The registry's pull login can change (a registry made anew): the secret is named after it.
-        password = (self.settings.registry_password or "") + "\n"
-        env["ASTROHUB_REGISTRY_PASSWORD_SECRET"] = f"{self.name}_registry_password_{hashlib.sha256(password.encode()).hexdigest()[:12]}"
-        if docker("secret", "inspect", env["ASTROHUB_REGISTRY_PASSWORD_SECRET"], check=False).returncode != 0:
-            docker("secret", "create", env["ASTROHUB_REGISTRY_PASSWORD_SECRET"], "-", input=password)
+        self.ensure_service_secrets()
+        stack_file = self.write_stack_file()
+        env = dict(os.environ)
         registry_auth = []
         if self.settings.registry:
             # Nodes pull the stack's images with the login given here (the pull login).
@@ -205,7 +188,7 @@ class Stack:
                 login = Login(self.settings.registry, self.settings.registry_user, self.settings.registry_password or "")
                 env["DOCKER_CONFIG"] = str(docker_config(self.state_dir / "docker", [login]))
         result = subprocess.run(
-            ["docker", "stack", "deploy", "--prune", *registry_auth, *files, self.name],
+            ["docker", "stack", "deploy", "--prune", *registry_auth, "-c", str(stack_file), self.name],
             env=env, capture_output=True, text=True,
         )
         if result.returncode != 0:
@@ -371,10 +354,10 @@ def write_site_config(root: Path, state_dir: Path) -> Path:
 
 
 def checkout_root() -> Path:
-    """The checkout the operator's commands run in (they find swarm/stack.yml from there)."""
+    """The checkout the operator's commands run in (they find jupyterhub_config.py and the images there)."""
     root = Path.cwd()
-    if not (root / "swarm" / "stack.yml").exists():
-        raise DeployError("run astrohub from the repository's top folder (where swarm/stack.yml is)")
+    if not (root / "jupyterhub_config.py").exists() or not (root / "images").is_dir():
+        raise DeployError("run astrohub from the repository's top folder (where jupyterhub_config.py is)")
     return root
 
 

@@ -11,15 +11,14 @@ overlay network. How it gets its certificate follows from what the settings give
   ``tls internal``) signs certificates for localhost, 127.0.0.1 and the public host;
   ``astrohub ca-cert`` prints its root so a teacher can trust it.
 
-Everything here is pure (settings in, text out) except what names ``docker``.
+Everything here is pure (settings in, text out) except ``write_files``; the edge's
+Swarm service (ports, volume, secrets) is declared in astrohub.topology.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -171,34 +170,6 @@ def caddyfile(settings: Settings) -> str:
     )
 
 
-def config_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def overlay(settings: Settings, secret_files: dict[str, Path] | None = None) -> dict:
-    """The parts of the edge service that depend on settings: a compose file's content.
-
-    The redirect port (none by default: two stacks on one machine would collide on
-    a fixed one) and, in ``certificate`` mode, the certificate and key as secrets
-    named after their content (docker secrets cannot change; a new file is a new secret).
-    """
-    service: dict = {}
-    top: dict = {"version": "3.8", "services": {"edge": service}}
-    if settings.redirect_port:
-        service["ports"] = [{"target": HTTP_PORT, "published": settings.redirect_port,
-                             "protocol": "tcp", "mode": "host"}]
-    if tls_mode(settings) == "certificate":
-        secret_files = secret_files or {}
-        # Readable by caddy alone (images/edge pins its uid).
-        service["secrets"] = [{"source": name, "target": name, "uid": CADDY_UID, "gid": CADDY_UID, "mode": 0o400}
-                              for name in SECRETS]
-        top["secrets"] = {
-            name: {"name": f"{settings.stack_name}_{name}_{config_hash(settings[name].strip())}",
-                   "file": str(secret_files.get(name, f"{name}.pem"))}
-            for name in SECRETS}
-    return top
-
-
 def local_url(settings: Settings) -> str:
     """Where the operator's commands reach the stack on this machine.
 
@@ -238,26 +209,16 @@ def certificate_problem(log_text: str) -> str | None:
     return problem
 
 
-@dataclass(frozen=True)
-class EdgeFiles:
-    overlay: Path  # edge.yml, a compose file beside swarm/stack.yml
-    variables: dict[str, str]  # what swarm/stack.yml reads for the edge
-
-
-def write_files(settings: Settings, state_dir: Path) -> EdgeFiles:
-    """Write the Caddyfile and edge.yml into the stack's state folder."""
-    text = caddyfile(settings)
+def write_files(settings: Settings, state_dir: Path) -> dict[str, Path]:
+    """Write the Caddyfile and, in ``certificate`` mode, the certificate and key into the
+    stack's state folder; their keys as astrohub.topology's edge service names them."""
     caddy_path = state_dir / "Caddyfile"
-    caddy_path.write_text(text)
-    secret_files = {}
+    caddy_path.write_text(caddyfile(settings))
+    files = {"edge_caddyfile": caddy_path}
     if tls_mode(settings) == "certificate":
         for name in SECRETS:
             path = state_dir / f"{name}.pem"
             path.write_text(settings[name].strip() + "\n")
             path.chmod(0o600)
-            secret_files[name] = path
-    overlay_path = state_dir / "edge.yml"
-    # JSON is YAML: docker stack deploy reads it as a compose file.
-    overlay_path.write_text(json.dumps(overlay(settings, secret_files), indent=2) + "\n")
-    return EdgeFiles(overlay_path, {"ASTROHUB_EDGE_CADDYFILE": str(caddy_path),
-                                    "ASTROHUB_EDGE_CONFIG_HASH": config_hash(text)})
+            files[name] = path
+    return files

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .settings import operator_variable
+
 BASE_IMAGE = "debian:bookworm-slim"
 # name -> Dockerfile folder; in build order.
 IMAGES = ("python", "hub", "proxy", "edge", "egress", "singleuser", "datacentre", "dashboards", "ngshare", "formgrader")
@@ -31,7 +33,7 @@ def docker_for_builds() -> str:
     Docker CE ships the buildx plugin; Debian's docker.io client has BuildKit
     built in. A newer client without buildx refuses DOCKER_BUILDKIT=1.
     """
-    override = os.environ.get("ASTROHUB_DOCKER_BUILD_CLIENT")
+    override = operator_variable("ASTROHUB_DOCKER_BUILD_CLIENT")
     if override:
         return override
     docker = shutil.which("docker") or "docker"

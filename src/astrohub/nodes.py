@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from . import images
 from .swarm import NODE_LABEL, DeployError, docker
 from .registry import MachineRegistry, registry_port
+from .settings import operator_variable
 
 # What Docker-in-Docker needs of the host: `--privileged` fails here (the host
 # lacks CAP_SYS_RESOURCE); cgroups come from the host for the inner containers.
@@ -42,7 +42,7 @@ def advertise_address() -> str:
     Nodes in containers reach the host at the bridge's gateway (docker0); a
     Swarm that advertises 127.0.0.1 cannot be joined from anywhere else.
     """
-    override = os.environ.get("ASTROHUB_ADVERTISE_ADDR")
+    override = operator_variable("ASTROHUB_ADVERTISE_ADDR")
     if override:
         return override
     r = docker("network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}", check=False)

@@ -294,29 +294,30 @@ SCHEMA: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SCHEMA}
 
 # Variables with the same prefix that are not settings of the hub: read by the
-# `astrohub` command, the stack file, the containers or the tests. Listed so that
+# `astrohub` command, the containers or the tests. Listed so that
 # a typo in a real setting is still caught.
 OTHER_VARIABLES = {
     "ASTROHUB_BACKUP_PASSWORD": "`astrohub backup`/`restore`: the backup repository's password (default: generated into the state folder at the first backup)",
     "ASTROHUB_BACKUP_PASSWORD_FILE": "`astrohub backup`/`restore`: a file holding that password",
     "ASTROHUB_STATE_DIR": "`astrohub`: where the admin password and ops token are kept (default `.astrohub/` in the checkout)",
     "ASTROHUB_ADVERTISE_ADDR": "`make setup`, `astrohub up`: the address a new Swarm advertises (default: the `docker0` address, which worker nodes in containers reach)",
-    "ASTROHUB_IMAGE_PREFIX": "swarm/stack.yml: the registry part of image names (`<registry>/` or empty), set by `astrohub up`",
     "ASTROHUB_DOCKER_BUILD_CLIENT": "`astrohub up`: the docker client for BuildKit builds (default: one with buildx, else Debian's /usr/bin/docker)",
-    "ASTROHUB_ENV_FILE": "swarm/stack.yml: the hub's settings file, written by `astrohub up`",
-    "ASTROHUB_CONFIG_HASH": "swarm/stack.yml: names the hub's config after its content, set by `astrohub up`",
-    "ASTROHUB_REGISTRY_PASSWORD_SECRET": "swarm/stack.yml: the docker secret with the registry's pull password (named after its content), set by `astrohub up`",
     "ASTROHUB_EXCHANGE_URL": "user servers: the nbgrader exchange, set by the spawner",
     "ASTROHUB_COURSE": "formgrader containers: their course",
     "ASTROHUB_HOME_LIMIT_BYTES": "user servers: the home's size limit in bytes (`home_limit`), set by the spawner",
-    "ASTROHUB_EGRESS_REPLICAS": "swarm/stack.yml: 1 or 0 egress proxies (`user_internet`), set by `astrohub up`",
-    "ASTROHUB_PROXY_HOST_ROUTING": "swarm/stack.yml: the proxy routes by host name (`user_subdomains`), set by `astrohub up`",
-    "ASTROHUB_PROXY_ALIAS": "swarm/stack.yml: the proxy's name on the users' network (`user_subdomains`: the public host), set by `astrohub up`",
     "ASTROHUB_E2E_STACK": "tests: stack name of the end-to-end tests (default astrohub-e2e)",
     "ASTROHUB_E2E_PORT": "tests: port of the end-to-end stack (default 18000)",
     "ASTROHUB_E2E_KEEP": "tests: keep the end-to-end stack afterwards, to look at it",
     "ASTROHUB_BUNDLE_CACHE": "tests: folder that keeps the generated data bundle between runs",
 }
+
+
+def operator_variable(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """One of the OTHER_VARIABLES as the operator's commands read it ('' when unset): the
+    one place they read the environment, so that each variable they know is listed."""
+    if name not in OTHER_VARIABLES:
+        raise KeyError(f"{name} is not in astrohub.settings.OTHER_VARIABLES: list it there with what reads it")
+    return (os.environ if environ is None else environ).get(name, "")
 
 
 class Settings(Mapping[str, Any]):

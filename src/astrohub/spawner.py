@@ -25,7 +25,7 @@ from docker.types import Mount, SecretReference
 from dockerspawner import SwarmSpawner
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
-from astrohub.server_roles import ROLE_VARIABLE
+from servicekit.server_roles import ROLE_VARIABLE
 
 from .admission import StartLine, describe
 from .swarm import NODE_LABEL
@@ -87,7 +87,7 @@ class AstroSwarmSpawner(SwarmSpawner):
         return bool(self.user.admin) or any(g.name.startswith("formgrade-") for g in self.user.groups)
 
     def get_env(self):
-        # The server loads only the extensions of its role (astrohub.server_roles).
+        # The server loads only the extensions of its role (servicekit.server_roles).
         env = super().get_env()
         env[ROLE_VARIABLE] = "teacher" if self.is_teacher() else "student"
         return env

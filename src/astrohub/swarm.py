@@ -6,9 +6,10 @@ Only the standard library here: the hub's spawner and every operator command imp
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
+
+from .settings import operator_variable
 
 #: the Swarm node label (``astrohub.node=<name>``) that ``astrohub nodes add`` sets and the
 #: spawner's placement constraints read.
@@ -21,7 +22,7 @@ class DeployError(RuntimeError):
 
 def state_dir(root: Path, name: str) -> Path:
     """The state folder of a stack: ``ASTROHUB_STATE_DIR`` or ``<checkout>/.astrohub``, then its name."""
-    return Path(os.environ.get("ASTROHUB_STATE_DIR", root / ".astrohub")) / name
+    return Path(operator_variable("ASTROHUB_STATE_DIR") or root / ".astrohub") / name
 
 
 def docker(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:

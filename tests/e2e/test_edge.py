@@ -19,7 +19,7 @@ import certifi
 import pytest
 import requests
 
-from astrohub import edge, settings
+from astrohub import edge, settings, topology
 from astrohub.deploy import DeployError, Stack, docker
 
 from .conftest import ROOT, wipe
@@ -174,13 +174,13 @@ def acme_stack(stack, tmp_path):
                                   secrets_dir="/nonexistent"))
     wipe(s)
     s.state_dir.mkdir(parents=True, exist_ok=True)
-    variables = edge.write_files(s.settings, s.state_dir).variables
+    caddyfile = edge.write_files(s.settings, s.state_dir)["edge_caddyfile"]
     compose = {
         "version": "3.8",
         "services": {"edge": {"image": f"astrohub/edge:{s.settings.image_tag}",
                               "configs": [{"source": "caddyfile", "target": "/etc/caddy/Caddyfile"}]}},
-        "configs": {"caddyfile": {"name": f"{s.name}_caddyfile_{variables['ASTROHUB_EDGE_CONFIG_HASH']}",
-                                  "file": variables["ASTROHUB_EDGE_CADDYFILE"]}},
+        "configs": {"caddyfile": {"name": f"{s.name}_caddyfile_{topology.digest(caddyfile.read_bytes())}",
+                                  "file": str(caddyfile)}},
     }
     path = tmp_path / "edge-only.yml"
     path.write_text(json.dumps(compose))

@@ -24,7 +24,7 @@ import pytest
 from tornado.simple_httpclient import HTTPTimeoutError
 
 from astrohub.deploy import docker
-from astrohub.homequota import size_bytes
+from servicekit.homequota import size_bytes
 from tests.e2e.test_operations import admin_session
 
 STUDENT, OTHER = "nelly", "otto"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from astrohub import edge
+from astrohub import edge, topology
 from astrohub.settings import load
 from tests.support import needs
 from tests.support.net import free_port, wait_for_http
@@ -40,8 +40,8 @@ def caddy(tmp_path_factory):
     settings = load({"ASTROHUB_PUBLIC_URL": f"https://{HOST}:18300"}, secrets_dir="/nonexistent",
                     tls_certificate=cert, tls_key=key)
     (tmp / "Caddyfile").write_text(edge.caddyfile(settings))
-    # The secrets as Swarm mounts them (edge.overlay): owner and mode from the stack file.
-    spec = {s["source"]: s for s in edge.overlay(settings)["services"]["edge"]["secrets"]}
+    # The secrets as Swarm mounts them: owner and mode from the topology's edge service.
+    spec = {s.key: {"uid": s.uid, "gid": s.uid, "mode": s.mode} for s in topology.service(settings, "edge").secrets}
     mounts = []
     for name in edge.SECRETS:
         path = tmp / name

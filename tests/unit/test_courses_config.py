@@ -1,11 +1,11 @@
-"""Courses: hub services, roles and server tokens from the settings; the stack overlay."""
+"""Courses: hub services, roles and server tokens from the settings; their Swarm services."""
 
 import json
 
 import pytest
 from traitlets.config import Config
 
-from astrohub import courses
+from astrohub import courses, topology
 from astrohub.config import apply
 from astrohub.settings import VERSION, SettingsError, load
 
@@ -28,7 +28,7 @@ def test_without_courses_there_is_no_exchange_and_no_formgrader():
     assert not names & {"ngshare", "astro101"}
     assert not any(r["name"].startswith(("nbgrader-", "exchange")) for r in c.JupyterHub.load_roles)
     assert "access:services!service=ngshare" not in (c.AstroSwarmSpawner.get("server_token_scopes") or [])
-    assert courses.stack_overlay(settings()) == {}
+    assert not {"ngshare", "formgrader-astro101"} & {s.name for s in topology.services(settings())}
 
 
 def test_each_course_is_a_formgrader_service_and_all_share_one_exchange():
@@ -72,10 +72,13 @@ def test_a_malformed_courses_setting_says_what_to_write():
         settings(courses="astro 101")
 
 
-def test_the_overlay_runs_the_exchange_and_one_formgrader_per_course_on_their_volumes():
-    overlay = courses.stack_overlay(settings(courses=COURSES, stack_name="s1", exchange_max_upload_mb="5"))
-    svc = overlay["services"]
-    assert set(svc) == {"ngshare", "formgrader-astro101", "formgrader-astro201"}
+def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volumes(tmp_path):
+    s = settings(courses=COURSES, stack_name="s1", exchange_max_upload_mb="5")
+    overlay = topology.render(s, topology.StackFiles(tmp_path / "hub.env", {
+        key: (tmp_path / key, "0") for key in ("hub_config", "hub_site_config", "edge_caddyfile")}))
+    svc = {name: entry for name, entry in overlay["services"].items() if name in
+           {"ngshare", "formgrader-astro101", "formgrader-astro201"}}
+    assert len(svc) == 3
     assert svc["ngshare"]["environment"]["EXCHANGE_COURSES"] == "astro101,astro201"
     assert svc["ngshare"]["environment"]["EXCHANGE_MAX_UPLOAD_MB"] == "5.0"
     fg = svc["formgrader-astro101"]

@@ -1,4 +1,4 @@
-"""The edge's settings, Caddyfile and compose overlay (pure functions of the settings)."""
+"""The edge's settings, Caddyfile and Swarm service (pure functions of the settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 from traitlets.config import Config
 
-from astrohub import config, edge
+from astrohub import config, edge, topology
 from astrohub.settings import SettingsError, load
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -62,18 +62,22 @@ def test_an_institutions_certificate_comes_from_secrets_named_after_their_conten
     s = settings(public_url="https://hub.example.org", tls_certificate=PEM, tls_key=KEY)
     assert "\ttls /run/secrets/tls_certificate /run/secrets/tls_key\n" in edge.caddyfile(s)
     written = edge.write_files(s, tmp_path)
-    overlay = json.loads((tmp_path / "edge.yml").read_text())
-    assert written.overlay == tmp_path / "edge.yml"
-    secrets = overlay["secrets"]
-    assert set(secrets) == set(edge.SECRETS)
+    assert set(written) == {"edge_caddyfile", *edge.SECRETS}
+    compose = topology.render(s, topology.StackFiles.of(tmp_path / "hub.env", {
+        **written, "hub_config": written["edge_caddyfile"], "hub_site_config": written["edge_caddyfile"]}))
+    secrets = {name: compose["secrets"][name] for name in edge.SECRETS}
+    assert secrets["tls_key"]["file"] == str(tmp_path / "tls_key.pem")
     assert secrets["tls_certificate"]["name"].startswith("astrohub_tls_certificate_")
     assert (tmp_path / "tls_key.pem").read_text() == KEY + "\n"
     assert oct((tmp_path / "tls_key.pem").stat().st_mode & 0o777) == "0o600"
+
+    def secret_name(settings):
+        return {x.key: x.docker_name for x in topology.service(settings, "edge").secrets}["tls_certificate"]
+
     renewed = settings(public_url="https://hub.example.org", tls_certificate=PEM + "\n", tls_key=KEY)
-    other = edge.overlay(renewed)["secrets"]["tls_certificate"]["name"]
-    assert other == secrets["tls_certificate"]["name"]  # same content after strip: same secret
+    assert secret_name(renewed) == secrets["tls_certificate"]["name"]  # same content after strip: same secret
     changed = settings(public_url="https://hub.example.org", tls_certificate=PEM.replace("MIIB", "MIIC"), tls_key=KEY)
-    assert edge.overlay(changed)["secrets"]["tls_certificate"]["name"] != secrets["tls_certificate"]["name"]
+    assert secret_name(changed) != secrets["tls_certificate"]["name"]
 
 
 def test_the_edge_proxies_everything_with_hsts_and_no_limits():
@@ -98,9 +102,8 @@ def test_plain_http_redirects_to_the_public_https_port(public_url, location):
 
 
 def test_the_redirect_port_is_published_only_when_set():
-    assert "ports" not in edge.overlay(settings())["services"]["edge"]
-    ports = edge.overlay(settings(redirect_port="80"))["services"]["edge"]["ports"]
-    assert ports == [{"target": edge.HTTP_PORT, "published": 80, "protocol": "tcp", "mode": "host"}]
+    assert topology.service(settings(http_port="8443"), "edge").published == ((edge.HTTPS_PORT, 8443),)
+    assert (edge.HTTP_PORT, 80) in topology.service(settings(redirect_port="80"), "edge").published
 
 
 @pytest.mark.parametrize("env, says", [

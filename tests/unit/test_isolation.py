@@ -1,5 +1,5 @@
 """Isolation of user servers in the hub's configuration (issue 19 items 4, 5, 8),
-and the home's size limit as the server keeps it (astrohub.homequota)."""
+and the home's size limit as the server keeps it (servicekit.homequota)."""
 
 import json
 import os
@@ -11,7 +11,8 @@ import pytest
 from tornado.web import HTTPError
 from traitlets.config import Config
 
-from astrohub import adminrole, homequota
+from astrohub import adminrole
+from servicekit import homequota
 from astrohub.config import apply
 from astrohub.settings import SettingsError, load
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
-from astrohub import courses, nodes, registry
+from astrohub import nodes, registry, topology
 from astrohub.config import apply
 from astrohub.settings import VERSION, SettingsError, load
 from astrohub.spawner import AstroSwarmSpawner, placement_constraints
@@ -26,11 +26,12 @@ def test_with_a_registry_every_image_is_named_after_it():
     s = loaded(registry="127.0.0.1:5000", courses="astro101:teachers")
     assert s.image == f"127.0.0.1:5000/astrohub/singleuser:{VERSION}"
     assert apply(s, Config()).AstroSwarmSpawner.image == s.image
-    overlay = courses.stack_overlay(s)["services"]
-    assert overlay["ngshare"]["image"] == f"127.0.0.1:5000/astrohub/ngshare:{VERSION}"
-    assert overlay["formgrader-astro101"]["image"] == f"127.0.0.1:5000/astrohub/formgrader-astro101:{VERSION}"
+    stack = {svc.name: svc for svc in topology.services(s)}
+    assert all(svc.image.startswith("127.0.0.1:5000/astrohub/") for svc in stack.values())
+    assert stack["ngshare"].image == f"127.0.0.1:5000/astrohub/ngshare:{VERSION}"
+    assert stack["formgrader-astro101"].image == f"127.0.0.1:5000/astrohub/formgrader-astro101:{VERSION}"
     # Course volumes are local to a node: the services stay on the manager.
-    assert overlay["ngshare"]["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
+    assert stack["ngshare"].manager_only and stack["formgrader-astro101"].manager_only
 
 
 @pytest.mark.parametrize("value", ["http://127.0.0.1:5000", "127.0.0.1:5000/astrohub", "reg istry:5000"])

@@ -1,6 +1,6 @@
 import pytest
 
-from astrohub.server_roles import DEFAULT_ROLE, ROLES, disabled_extensions
+from servicekit.server_roles import DEFAULT_ROLE, ROLES, disabled_extensions
 
 FORMGRADER = "nbgrader.server_extensions.formgrader"
 
