@@ -2,11 +2,12 @@
 by :func:`servicekit.settings.from_environment` (the reference: docs/configuration.md).
 
 The server reads them at start; the kernels inherit the environment and read the cache
-settings the same way.
+settings the same way, once per kernel (:func:`current`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from servicekit.settings import choice, from_environment, setting
@@ -39,14 +40,14 @@ class DashboardsSettings:
     bokeh_resources: str = setting("server", "server: this server serves BokehJS; inline: every plot carries it (stock Voila in benchmarks).",
                                    parse=choice("server", "inline"), kind="server or inline")
 
-    def server_options(self) -> dict:
-        """What the Voila configuration is made of (dashboards.app.voila_config)."""
-        return {k: getattr(self, k) for k in (
-            "base_url", "port", "preheat", "pool_size", "max_kernels", "kernels_per_client", "kernels_per_address",
-            "queue_length", "renders_at_once", "cull_idle_seconds", "cull_closed_seconds", "cull_unopened_seconds",
-            "secure_cookies")}
-
 
 def load(environ=None) -> DashboardsSettings:
     # DASHBOARDS_TOKEN: the token itself (servicekit.tokens.secret with token_file)
     return from_environment(DashboardsSettings, PREFIX, "dashboards", environ, allowed=("DASHBOARDS_TOKEN",))
+
+
+@functools.lru_cache(maxsize=1)
+def current() -> DashboardsSettings:
+    """This process's settings, read once: the data cache asks for them on every lookup.
+    Tests that change the environment call ``current.cache_clear()``."""
+    return load()

@@ -17,7 +17,7 @@ import os
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from .settings import load as load_settings
+from .settings import current as settings
 
 BOKEH_PATH = "bokehjs/"
 PALETTE = {"KASCADE": "#1f77b4", "KASCADE-Grande": "#d62728", "Tunka-133": "#2ca02c"}
@@ -43,7 +43,7 @@ def resources():
     """BokehJS as this server serves it."""
     from bokeh.resources import Resources
 
-    if load_settings().bokeh_resources == "inline":
+    if settings().bokeh_resources == "inline":
         # stock Voila (benchmarks) has no route for BokehJS: every plot carries it
         return Resources(mode="inline")
     base = os.environ.get("VOILA_BASE_URL", "/")
