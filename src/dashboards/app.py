@@ -11,7 +11,6 @@ directory tree, the contents API and the file handler, serves a static landing p
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from .admission import Admission
 from .culling import ClosedPageCuller
 from .settings import DashboardsSettings
 from .settings import load as load_settings
+from .settings import tell_kernels_ws_base_url
 from .visits import AdmittedVoilaHandler, OwnKernelHandler, OwnKernelWebsocket, OwnShutdownHandler
 
 NOTEBOOKS = Path(__file__).with_name("notebooks")
@@ -195,6 +195,5 @@ def main(argv: list[str] | None = None) -> None:
         config = voila_config(load_settings())
     except (SettingsError, ValueError) as e:
         raise SystemExit(f"dashboards: {e}") from None
-    # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
-    os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)
+    tell_kernels_ws_base_url(config.Voila.server_url)
     DashboardsVoila.launch_instance(argv=[*(argv or []), str(NOTEBOOKS)], config=config)

@@ -3,11 +3,15 @@ by :func:`servicekit.settings.from_environment` (the reference: docs/configurati
 
 The server reads them at start; the kernels inherit the environment and read the cache
 settings the same way, once per kernel (:func:`current`).
+
+Voila's own per-kernel variables (the visitor's query string, the server's URLs) are no
+settings; they have their home here too, at the end.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 from servicekit.settings import choice, from_environment, setting
@@ -51,3 +55,23 @@ def current() -> DashboardsSettings:
     """This process's settings, read once: the data cache asks for them on every lookup.
     Tests that change the environment call ``current.cache_clear()``."""
     return load()
+
+
+# Voila's interface with the kernels it starts, not settings: Voila sets these variables
+# per kernel (a preheated kernel gets QUERY_STRING only when its visitor arrives), so
+# they are read when needed, never cached.
+
+def query_string() -> str:
+    """The visitor's query string (after ``voila.utils.wait_for_request``)."""
+    return os.environ.get("QUERY_STRING", "")
+
+
+def voila_base_url() -> str:
+    """The server's URL prefix, as Voila tells its kernels."""
+    return os.environ.get("VOILA_BASE_URL", "/")
+
+
+def tell_kernels_ws_base_url(url: str) -> None:
+    """Where preheated kernels ask Voila for their visitor's request
+    (``voila.utils.wait_for_request``); the kernels inherit it from the server."""
+    os.environ.setdefault("VOILA_WS_BASE_URL", url)
