@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from servicekit.settings import choice, from_environment, setting
+from servicekit.settings import check_choices, choice, from_environment, setting
 from servicekit.tokens import secret
 
 #: where the stack puts the datacentre's hub token (a docker secret)
@@ -73,9 +73,8 @@ class Settings:
             self.db_url = f"sqlite:///{self.results_dir / 'datacentre.sqlite'}"
         if self.upstream_url and not self.upstream_url.endswith("/"):
             self.upstream_url += "/"
-        if self.upstream_kind not in ("api", "portal"):
-            raise ValueError(f"{PREFIX}UPSTREAM_KIND={self.upstream_kind!r}: use api (another data service) or "
-                             "portal (the KCDC web portal)")
+        # Settings(**values) made in code (make_app(dict)) pass the checks of the variables
+        check_choices(self, PREFIX, "datacentre")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -50,7 +50,29 @@ def choice(*options: str) -> Callable[[str], str]:
             raise ValueError(f"use one of {', '.join(options)}")
         return raw
 
+    parse.options = options  # what check_choices looks for
     return parse
+
+
+def check_choices(settings, prefix: str, service: str) -> None:
+    """The choices of ``settings`` made in code (``cls(**values)``) checked as
+    :func:`from_environment` checks their variables, with the same message."""
+    problems = []
+    for f in dataclasses.fields(settings):
+        parse = f.metadata.get("parse")
+        if getattr(parse, "options", None) is None:
+            continue
+        value = getattr(settings, f.name)
+        try:
+            parse(value)
+        except ValueError as e:
+            problems.append(_problem(prefix + f.name.upper(), value, e))
+    if problems:
+        raise SettingsError(service, problems)
+
+
+def _problem(name: str, raw: Any, e: ValueError) -> str:
+    return f"{name}={raw!r}: {e}"
 
 
 def _whole(raw: str) -> int:
@@ -105,7 +127,7 @@ def from_environment(cls, prefix: str, service: str, environ: Mapping[str, str] 
         try:
             values[f.name] = parse(raw)
         except ValueError as e:
-            problems.append(f"{name}={raw!r}: {e}")
+            problems.append(_problem(name, raw, e))
     if problems:
         raise SettingsError(service, problems)
     return cls(**values, **overrides)

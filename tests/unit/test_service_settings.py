@@ -50,3 +50,11 @@ def test_the_exchange_gate_reads_its_limits():
     s = from_environment(GateSettings, "EXCHANGE_", "exchange gate",
                          {"EXCHANGE_COURSES": "astro101,astro201", "EXCHANGE_MAX_UPLOAD_MB": "5"})
     assert s.courses == "astro101,astro201" and s.max_upload_mb == 5.0 and s.course_quota_mb == 0.0
+
+
+def test_settings_made_in_code_pass_the_same_choices_with_the_same_message():
+    with pytest.raises(SettingsError) as e:
+        DatacentreSettings(upstream_kind="ftp")
+    assert e.value.problems == ["DATACENTRE_UPSTREAM_KIND='ftp': use one of api, portal"]
+    with pytest.raises(SettingsError, match="DATACENTRE_UPSTREAM_KIND='ftp': use one of api, portal"):
+        from_environment(DatacentreSettings, "DATACENTRE_", "datacentre", {"DATACENTRE_UPSTREAM_KIND": "ftp"})
