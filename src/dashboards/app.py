@@ -11,7 +11,6 @@ directory tree, the contents API and the file handler, serves a static landing p
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from .admission import Admission
 from .culling import ClosedPageCuller
 from .settings import DashboardsSettings
 from .settings import load as load_settings
+from .settings import tell_kernels_ws_base_url
 from .visits import AdmittedVoilaHandler, OwnKernelHandler, OwnKernelWebsocket, OwnShutdownHandler
 
 NOTEBOOKS = Path(__file__).with_name("notebooks")
@@ -48,19 +48,16 @@ REPLACED = {"/voila/render/(.*)": AdmittedVoilaHandler, "/api/kernels/": OwnKern
 def voila_config(settings: DashboardsSettings | None = None, **changes) -> Config:
     """The Voila configuration of the public server (a pure function, tested alone):
     ``settings`` (default: every default) with ``changes``."""
-    o = replace(settings or DashboardsSettings(), **changes).server_options()
-    base_url, port, preheat, pool_size = o["base_url"], o["port"], o["preheat"], o["pool_size"]
-    cull_idle_seconds, max_kernels = o["cull_idle_seconds"], o["max_kernels"]
-    secure_cookies = o["secure_cookies"]
-    if not (base_url.startswith("/") and base_url.endswith("/")):
-        raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DashboardsSettings().base_url} (got {base_url!r})")
+    s = replace(settings or DashboardsSettings(), **changes)
+    if not (s.base_url.startswith("/") and s.base_url.endswith("/")):
+        raise ValueError(f"DASHBOARDS_BASE_URL must start and end with '/', e.g. {DashboardsSettings().base_url} (got {s.base_url!r})")
     c = Config()
     c.Voila.ip = "0.0.0.0"
-    c.Voila.port = port
+    c.Voila.port = s.port
     c.Voila.port_retries = 0
     c.Voila.open_browser = False
-    c.Voila.base_url = base_url
-    c.Voila.server_url = base_url
+    c.Voila.base_url = s.base_url
+    c.Voila.server_url = s.base_url
     v = c.VoilaConfiguration
     # A visitor's URL must not pick another template or theme (?template=, ?theme=).
     v.allow_template_override = "NO"
@@ -68,32 +65,32 @@ def voila_config(settings: DashboardsSettings | None = None, **changes) -> Confi
     v.show_tracebacks = False
     v.strip_sources = True
     v.extension_allowlist = EXTENSIONS
-    v.preheat_kernel = preheat
-    v.default_pool_size = pool_size if preheat else 0
+    v.preheat_kernel = s.preheat
+    v.default_pool_size = s.pool_size if s.preheat else 0
     v.file_allowlist = []
     # Idle kernels go (Voila never culls its preheated pool); connected ones too: a tab
     # left open on a phone must not hold memory for ever.
     k = c.MappingKernelManager
-    k.cull_idle_timeout = cull_idle_seconds
-    k.cull_interval = max(10, min(60, cull_idle_seconds // 2))
+    k.cull_idle_timeout = s.cull_idle_seconds
+    k.cull_interval = max(10, min(60, s.cull_idle_seconds // 2))
     k.cull_connected = True
     k.cull_busy = False
     d = c.DashboardsVoila
-    d.cull_closed_seconds = o["cull_closed_seconds"]
-    d.cull_unopened_seconds = o["cull_unopened_seconds"]
-    visitor_kernels = max_kernels - len(DASHBOARDS) * v.default_pool_size
+    d.cull_closed_seconds = s.cull_closed_seconds
+    d.cull_unopened_seconds = s.cull_unopened_seconds
+    visitor_kernels = s.max_kernels - len(DASHBOARDS) * v.default_pool_size
     if visitor_kernels < 1:
-        raise ValueError(f"DASHBOARDS_MAX_KERNELS={max_kernels} leaves no kernel for visitors beside "
+        raise ValueError(f"DASHBOARDS_MAX_KERNELS={s.max_kernels} leaves no kernel for visitors beside "
                          f"{len(DASHBOARDS)} x {v.default_pool_size} preheated ones: raise it or lower DASHBOARDS_POOL_SIZE")
     d.max_visitor_kernels = visitor_kernels
-    d.kernels_per_client = o["kernels_per_client"]
-    d.kernels_per_address = o["kernels_per_address"]
-    d.queue_length = o["queue_length"]
-    d.renders_at_once = o["renders_at_once"]
+    d.kernels_per_client = s.kernels_per_client
+    d.kernels_per_address = s.kernels_per_address
+    d.queue_length = s.queue_length
+    d.renders_at_once = s.renders_at_once
     # Visitors arrive through the https edge: the anonymous visitor cookie says so (and
     # the line's ticket cookie). Only a direct http connection (tests) turns this off.
-    c.IdentityProvider.secure_cookie = secure_cookies
-    d.secure_cookies = secure_cookies
+    c.IdentityProvider.secure_cookie = s.secure_cookies
+    d.secure_cookies = s.secure_cookies
     return c
 
 
@@ -198,6 +195,5 @@ def main(argv: list[str] | None = None) -> None:
         config = voila_config(load_settings())
     except (SettingsError, ValueError) as e:
         raise SystemExit(f"dashboards: {e}") from None
-    # Preheated kernels ask Voila for the visitor's request on this path (voila.utils.wait_for_request).
-    os.environ.setdefault("VOILA_WS_BASE_URL", config.Voila.server_url)
+    tell_kernels_ws_base_url(config.Voila.server_url)
     DashboardsVoila.launch_instance(argv=[*(argv or []), str(NOTEBOOKS)], config=config)

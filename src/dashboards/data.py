@@ -32,7 +32,7 @@ import pandas as pd
 
 from servicekit.tokens import secret
 
-from .settings import load as settings
+from .settings import current as settings
 
 #: largest selection a dashboard asks for; a visitor's wider cuts get a clear message instead
 MAX_ROWS = 1_000_000

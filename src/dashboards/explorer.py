@@ -5,7 +5,6 @@ Cuts run on the datacentre (only the selected events travel); a selection larger
 may be opened with ``?shop=<data shop id>`` (links from the landing page)."""
 from __future__ import annotations
 
-import os
 import threading
 from urllib.parse import parse_qs
 
@@ -14,6 +13,7 @@ import numpy as np
 from IPython.display import display
 
 from . import data, view
+from .settings import query_string
 
 KINDS = ("Heat map", "Scatter", "Histogram")
 MAX_SCATTER = 5000  # points drawn; more would make a phone crawl
@@ -85,7 +85,7 @@ def query_shop() -> str | None:
     from voila.utils import wait_for_request
 
     wait_for_request()
-    values = parse_qs(os.environ.get("QUERY_STRING", "")).get("shop")
+    values = parse_qs(query_string()).get("shop")
     return values[0] if values else None
 
 

@@ -2,11 +2,16 @@
 by :func:`servicekit.settings.from_environment` (the reference: docs/configuration.md).
 
 The server reads them at start; the kernels inherit the environment and read the cache
-settings the same way.
+settings the same way, once per kernel (:func:`current`).
+
+Voila's own per-kernel variables (the visitor's query string, the server's URLs) are no
+settings; they have their home here too, at the end.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 
 from servicekit.settings import choice, from_environment, setting
@@ -39,14 +44,34 @@ class DashboardsSettings:
     bokeh_resources: str = setting("server", "server: this server serves BokehJS; inline: every plot carries it (stock Voila in benchmarks).",
                                    parse=choice("server", "inline"), kind="server or inline")
 
-    def server_options(self) -> dict:
-        """What the Voila configuration is made of (dashboards.app.voila_config)."""
-        return {k: getattr(self, k) for k in (
-            "base_url", "port", "preheat", "pool_size", "max_kernels", "kernels_per_client", "kernels_per_address",
-            "queue_length", "renders_at_once", "cull_idle_seconds", "cull_closed_seconds", "cull_unopened_seconds",
-            "secure_cookies")}
-
 
 def load(environ=None) -> DashboardsSettings:
     # DASHBOARDS_TOKEN: the token itself (servicekit.tokens.secret with token_file)
     return from_environment(DashboardsSettings, PREFIX, "dashboards", environ, allowed=("DASHBOARDS_TOKEN",))
+
+
+@functools.lru_cache(maxsize=1)
+def current() -> DashboardsSettings:
+    """This process's settings, read once: the data cache asks for them on every lookup.
+    Tests that change the environment call ``current.cache_clear()``."""
+    return load()
+
+
+# Voila's interface with the kernels it starts, not settings: Voila sets these variables
+# per kernel (a preheated kernel gets QUERY_STRING only when its visitor arrives), so
+# they are read when needed, never cached.
+
+def query_string() -> str:
+    """The visitor's query string (after ``voila.utils.wait_for_request``)."""
+    return os.environ.get("QUERY_STRING", "")
+
+
+def voila_base_url() -> str:
+    """The server's URL prefix, as Voila tells its kernels."""
+    return os.environ.get("VOILA_BASE_URL", "/")
+
+
+def tell_kernels_ws_base_url(url: str) -> None:
+    """Where preheated kernels ask Voila for their visitor's request
+    (``voila.utils.wait_for_request``); the kernels inherit it from the server."""
+    os.environ.setdefault("VOILA_WS_BASE_URL", url)

@@ -12,12 +12,10 @@ Phones: figures stretch to the width of the page, controls wrap onto new lines.
 """
 from __future__ import annotations
 
-import os
-
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from .settings import load as load_settings
+from .settings import current as settings, voila_base_url
 
 BOKEH_PATH = "bokehjs/"
 PALETTE = {"KASCADE": "#1f77b4", "KASCADE-Grande": "#d62728", "Tunka-133": "#2ca02c"}
@@ -43,12 +41,11 @@ def resources():
     """BokehJS as this server serves it."""
     from bokeh.resources import Resources
 
-    if load_settings().bokeh_resources == "inline":
+    if settings().bokeh_resources == "inline":
         # stock Voila (benchmarks) has no route for BokehJS: every plot carries it
         return Resources(mode="inline")
-    base = os.environ.get("VOILA_BASE_URL", "/")
     # file_html keeps only the BokehJS parts a document uses.
-    return Resources(mode="server", root_url=f"{base}{BOKEH_PATH}")
+    return Resources(mode="server", root_url=f"{voila_base_url()}{BOKEH_PATH}")
 
 
 def layout_height(obj) -> int:

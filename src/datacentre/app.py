@@ -33,7 +33,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from servicekit.settings import SettingsError
+from servicekit.settings import HubService, SettingsError
 
 from . import db
 from .config import FORMATS, Settings
@@ -620,7 +620,9 @@ def _callback_handler():
     return OAuthCallbackHandler
 
 
-def _make_hub_auth(settings: Settings):
+def _make_hub_auth(settings: Settings, hub: HubService):
+    """HubOAuth reads the hub's variables itself: ours fill in those the hub did not set
+    (a datacentre started by hand)."""
     from jupyterhub.services.auth import HubOAuth
 
     kw: dict = {"cache_max_age": settings.auth_cache_seconds}
@@ -628,9 +630,9 @@ def _make_hub_auth(settings: Settings):
         kw["api_url"] = settings.hub_api_url
     if settings.hub_api_token:
         kw["api_token"] = settings.hub_api_token
-    if not os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+    if not hub.service_prefix:
         kw["base_url"] = settings.prefix
-    if not os.environ.get("JUPYTERHUB_OAUTH_ACCESS_SCOPES") and not os.environ.get("JUPYTERHUB_SERVICE_NAME"):
+    if not hub.oauth_access_scopes and not hub.service_name:
         kw["access_scopes"] = {"access:services!service=datacentre"}
     return HubOAuth(**kw)
 
@@ -663,7 +665,8 @@ def make_app(settings: Settings | dict | None = None, *, start: bool = True) -> 
     handlers: list = [(prefix + rx, cls, {"dc": dc}) for rx, cls, _ in routes(prefix)]
     handlers.append((prefix + "oauth_callback", _callback_handler()))
     handlers.append((prefix + "?", UIHandler, {"dc": dc}))
-    hub_auth = _make_hub_auth(settings) if settings.auth != "none" else None
+    hub = HubService.from_environment()
+    hub_auth = _make_hub_auth(settings, hub) if settings.auth != "none" else None
     app = web.Application(
         handlers,
         hub_auth=hub_auth,
@@ -672,7 +675,7 @@ def make_app(settings: Settings | dict | None = None, *, start: bool = True) -> 
         login_url=None,
         # Behind the hub's https edge the login's _xsrf cookie is Secure too (HubOAuth
         # marks its own cookies from the public URL; this one takes tornado's settings).
-        xsrf_cookie_kwargs={"secure": True} if os.environ.get("JUPYTERHUB_PUBLIC_URL", "").startswith("https://") else {},
+        xsrf_cookie_kwargs={"secure": True} if hub.public_url.startswith("https://") else {},
     )
     if start:
         dc.start()

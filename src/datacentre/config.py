@@ -7,16 +7,16 @@ docs/configuration.md. The JupyterHub variables (``JUPYTERHUB_API_TOKEN``,
 ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_SERVICE_PREFIX``, ``JUPYTERHUB_SERVICE_URL``,
 ``JUPYTERHUB_CLIENT_ID``, ``JUPYTERHUB_OAUTH_CALLBACK_URL``,
 ``JUPYTERHUB_OAUTH_ACCESS_SCOPES``) are what the hub passes to a service and are read
-by :class:`jupyterhub.services.auth.HubOAuth`.
+by :class:`jupyterhub.services.auth.HubOAuth`; the datacentre reads them through
+:class:`servicekit.settings.HubService`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from servicekit.settings import choice, from_environment, setting
+from servicekit.settings import HubService, check_choices, choice, from_environment, setting
 from servicekit.tokens import secret
 
 #: where the stack puts the datacentre's hub token (a docker secret)
@@ -73,25 +73,23 @@ class Settings:
             self.db_url = f"sqlite:///{self.results_dir / 'datacentre.sqlite'}"
         if self.upstream_url and not self.upstream_url.endswith("/"):
             self.upstream_url += "/"
-        if self.upstream_kind not in ("api", "portal"):
-            raise ValueError(f"{PREFIX}UPSTREAM_KIND={self.upstream_kind!r}: use api (another data service) or "
-                             "portal (the KCDC web portal)")
+        # Settings(**values) made in code (make_app(dict)) pass the checks of the variables
+        check_choices(self, PREFIX, "datacentre")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """From DATACENTRE_* and the JupyterHub variables the hub passes to a service."""
-        kw: dict = {}
-        if not os.environ.get(PREFIX + "PREFIX") and os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
-            kw["prefix"] = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
-        svc = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        if svc and not os.environ.get(PREFIX + "PORT"):
-            u = urlparse(svc)
-            if u.port:
-                kw["port"] = u.port
-            if u.hostname and not os.environ.get(PREFIX + "IP") and u.hostname not in ("localhost",):
-                # a service URL names the host others use; listen on all interfaces
-                # unless it is loopback (then stay on loopback)
-                kw["ip"] = "127.0.0.1" if u.hostname.startswith("127.") else "0.0.0.0"
+        """From DATACENTRE_* and, where those are not set, what the hub tells a service."""
+        hub = HubService.from_environment()
+        defaults: dict = {}
+        if hub.service_prefix:
+            defaults["prefix"] = hub.service_prefix
+        u = urlparse(hub.service_url)
+        if u.port:
+            defaults["port"] = u.port
+        if u.hostname and u.hostname != "localhost":
+            # a service URL names the host others use; listen on all interfaces
+            # unless it is loopback (then stay on loopback)
+            defaults["ip"] = "127.0.0.1" if u.hostname.startswith("127.") else "0.0.0.0"
         # the service's docker secret in the stack; the hub's environment when it starts us
-        kw["hub_api_token"] = secret("JUPYTERHUB_API_TOKEN", HUB_TOKEN_FILE)
-        return from_environment(cls, PREFIX, "datacentre", overrides={**kw, **overrides})
+        overrides = {"hub_api_token": secret("JUPYTERHUB_API_TOKEN", HUB_TOKEN_FILE), **overrides}
+        return from_environment(cls, PREFIX, "datacentre", overrides=overrides, defaults=defaults)

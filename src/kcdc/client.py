@@ -9,6 +9,8 @@ Configuration comes from the environment of the notebook container:
   public URL ``JUPYTERHUB_PUBLIC_URL`` if the hub sets it, else on ``http://datacentre:10101``
   (the service's address inside the Swarm stack);
 * ``KCDC_CACHE_DIR``: where downloads are kept (default ``~/.cache/kcdc``).
+
+All of them are read in :mod:`kcdc.environment`.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
 
+from .environment import Environment
 from .errors import (AuthenticationError, InvalidRequest, KCDCError, LimitExceeded, NotYourRequest,
                      RequestExpired, RequestFailed, ServiceUnavailable)
 
@@ -27,18 +30,17 @@ TERMINAL = ("Finished", "Failed", "Expired")
 
 
 def default_url(env: dict | None = None) -> str:
-    env = os.environ if env is None else env
-    url = env.get("KCDC_URL")
-    if url:
-        return url if url.endswith("/") else url + "/"
-    base = env.get("JUPYTERHUB_BASE_URL")
+    """The data service's URL from the variables of ``env`` (default: the environment)."""
+    e = Environment.read(env)
+    if e.url:
+        return e.url if e.url.endswith("/") else e.url + "/"
+    base = e.hub_base_url
     if not base:
-        prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "")
+        prefix = e.service_prefix
         base = prefix.split("user/", 1)[0] if "user/" in prefix else "/"
     base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
-    public = env.get("JUPYTERHUB_PUBLIC_URL")
-    if public:
-        u = urlparse(public)
+    if e.public_url:
+        u = urlparse(e.public_url)
         host = f"{u.scheme}://{u.netloc}"
     else:
         host = DEFAULT_SERVICE_HOST
@@ -74,6 +76,11 @@ def normalise_cuts(cuts: Any) -> list[dict]:
     return out
 
 
+def _portal_by_default(env: Environment) -> bool:
+    # the hub sets KCDC_PORTAL_URL (and no KCDC_URL) for a KCDC-password login
+    return not env.url and bool(env.portal_url)
+
+
 class Client:
     """A connection to the datacentre (or any KCDC-API server), or, with ``portal=True`` (or
     ``KCDC_PORTAL_URL`` set and no ``KCDC_URL``), to the KCDC web portal itself
@@ -91,7 +98,7 @@ class Client:
 
     def __new__(cls, *args: Any, portal: bool | None = None, **kw: Any):
         if cls is Client and (portal or (portal is None and not args and not kw.get("url")
-                                         and not os.environ.get("KCDC_URL") and os.environ.get("KCDC_PORTAL_URL"))):
+                                         and _portal_by_default(Environment.read()))):
             return super().__new__(Client._upstreams["portal"])
         return super().__new__(cls)
 
@@ -101,11 +108,12 @@ class Client:
         self.url = url if url else default_url()
         if not self.url.endswith("/"):
             self.url += "/"
-        self.token = token or os.environ.get("KCDC_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
+        env = Environment.read()
+        self.token = token or env.token or env.hub_token or None
         if cache_dir is False:
             self.cache_dir = None
         elif cache_dir is None or cache_dir is True:
-            self.cache_dir = Path(os.environ.get("KCDC_CACHE_DIR") or Path.home() / ".cache" / "kcdc")
+            self.cache_dir = env.cache_path()
         else:
             self.cache_dir = Path(cache_dir)
         self.progress = progress

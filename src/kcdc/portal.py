@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import sys
 import threading
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .client import Client, Request, normalise_cuts
+from .environment import Environment
 from .errors import (AuthenticationError, InvalidRequest, KCDCError, NotYourRequest, RequestExpired,
                      ServiceUnavailable)
 
@@ -54,11 +54,11 @@ SHOPS = {"kascade": ""}
 FORMATS = ("ascii", "hdf5", "root")
 DEFAULT_PASSWORD_FILE = "/run/secrets/kcdc_password"
 
-def _pairs(env: str, default: dict[str, str]) -> dict[str, str]:
-    """``word=value,word=value`` from the environment variable ``env``, over ``default``: a
+def _pairs(env: str, raw: str, default: dict[str, str]) -> dict[str, str]:
+    """``word=value,word=value`` (the value ``raw`` of the variable ``env``), over ``default``: a
     deployment sets KCDC_PORTAL_SHOPS (data shop id=URL prefix) or KCDC_PORTAL_STATES (review
     word=state) where the live portal differs from what is written down here."""
-    raw = os.environ.get(env, "").strip()
+    raw = raw.strip()
     if not raw:
         return dict(default)
     out = dict(default)
@@ -76,11 +76,11 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def _states() -> dict[str, str]:
-    return _pairs("KCDC_PORTAL_STATES", STATES)
+    return _pairs("KCDC_PORTAL_STATES", Environment.read().portal_states, STATES)
 
 
 def _shops() -> dict[str, str]:
-    return _pairs("KCDC_PORTAL_SHOPS", SHOPS)
+    return _pairs("KCDC_PORTAL_SHOPS", Environment.read().portal_shops, SHOPS)
 
 
 def parse_review(page: str) -> dict[int, dict]:
@@ -102,9 +102,10 @@ def parse_review(page: str) -> dict[int, dict]:
 def _password(username: str, password: str | None) -> str:
     if password:
         return password
-    if os.environ.get("KCDC_PASSWORD"):
-        return os.environ["KCDC_PASSWORD"]
-    path = os.environ.get("KCDC_PASSWORD_FILE") or (DEFAULT_PASSWORD_FILE if Path(DEFAULT_PASSWORD_FILE).exists()
+    env = Environment.read()
+    if env.password:
+        return env.password
+    path = env.password_file or (DEFAULT_PASSWORD_FILE if Path(DEFAULT_PASSWORD_FILE).exists()
                                                      else "")
     if path:
         try:
@@ -129,13 +130,14 @@ class PortalClient(Client, upstream="portal"):
     def __init__(self, url: str | None = None, token: str | None = None, *, username: str | None = None,
                  password: str | None = None, session: str | None = None, portal: bool | None = True,
                  **kw: Any) -> None:
-        url = url or os.environ.get("KCDC_PORTAL_URL")
+        env = Environment.read()
+        url = url or env.portal_url
         if not url:
             raise InvalidRequest("no KCDC portal URL: pass kcdc.Client(url=..., portal=True) or set KCDC_PORTAL_URL")
         super().__init__(url, None, **kw)
-        self.username = username or os.environ.get("KCDC_USERNAME") or ""
+        self.username = username or env.username
         self.__password = password  # resolved at the first login; never printed
-        self._handed_session = session or os.environ.get("KCDC_SESSION")
+        self._handed_session = session or env.session or None
         self._specs: dict[int, dict] = {}
         self._columns: dict[str, dict[str, tuple[str, str]]] = {}
 

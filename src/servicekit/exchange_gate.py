@@ -27,8 +27,9 @@ start, every ``EXCHANGE_SYNC_SECONDS``, and before a request when the last read 
 older than ``EXCHANGE_FRESH_SECONDS``, so a student added to a course group can fetch
 at once and one removed is refused at once.
 
-Only tornado, the standard library, ngshare and :mod:`servicekit.tokens` are used here:
-the ngshare image carries the servicekit package and nothing else of this repository.
+Only tornado, the standard library, ngshare, :mod:`servicekit.settings` and
+:mod:`servicekit.tokens` are used here: the ngshare image carries the servicekit package
+and nothing else of this repository.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from .settings import SettingsError, from_environment, setting
+from .settings import HubService, SettingsError, from_environment, setting
 from .tokens import hub_token
 
 log = logging.getLogger("exchange-gate")
@@ -307,13 +308,17 @@ def main() -> None:
         args = from_environment(GateSettings, "EXCHANGE_", "exchange gate")
     except SettingsError as e:
         raise SystemExit(str(e)) from None
+    hub = HubService.from_environment()
+    missing = hub.missing("api_url", "service_name", "service_prefix", "service_url")
+    if missing:
+        raise SystemExit(f"exchange gate: {', '.join(missing)} not set: run it as the hub's service")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from ngshare import dbutil
     from ngshare import ngshare as ng
 
     courses = [c.strip() for c in args.courses.split(",") if c.strip()]
-    prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
+    prefix = hub.service_prefix
     dbutil.upgrade(args.database, cmd_opts=namedtuple("CmdOpts", ["x"])(["data=true", "storage=" + args.storage]))
     # alembic's logging set-up (in the upgrade) disables every logger that existed before
     # it: the gate's own and tornado's access log, one line per request (which the e2e
@@ -327,8 +332,7 @@ def main() -> None:
                          "(the service's docker secret)")
     # ngshare's application reads the token from the environment itself
     os.environ["JUPYTERHUB_API_TOKEN"] = token
-    gate = Gate(os.environ["JUPYTERHUB_API_URL"], token,
-                os.environ["JUPYTERHUB_SERVICE_NAME"], courses, args.cache_seconds, args.fresh_seconds,
+    gate = Gate(hub.api_url, token, hub.service_name, courses, args.cache_seconds, args.fresh_seconds,
                 int(args.course_quota_mb * 1024 * 1024))
     install(gate)
     app = ng.MyApplication(prefix, args.database, args.storage, admin=(), debug=False, autoreload=False)
@@ -337,7 +341,7 @@ def main() -> None:
     # The body of a refused upload is still read (and dropped) so the client sees
     # the 413; beyond 4x the limit the connection is simply cut.
     server = HTTPServer(UploadLimit(app, limit), max_body_size=4 * limit + 1024 * 1024)
-    server.listen(urlparse(os.environ["JUPYTERHUB_SERVICE_URL"]).port, "0.0.0.0")
+    server.listen(urlparse(hub.service_url).port, "0.0.0.0")
 
     async def keep_in_sync():
         while True:

@@ -94,8 +94,9 @@ class HomeLimit:
             )
 
 
-def configure(c, environ=os.environ) -> None:
-    """Set the pre-save hook on a Jupyter server's config when the spawner gave a limit."""
-    limit = int(environ.get(ENV) or 0)
+def configure(c, environ=None) -> None:
+    """Set the pre-save hook on a Jupyter server's config when the spawner gave a limit
+    (runs in the user's server; ``environ``: its environment unless given)."""
+    limit = int((os.environ if environ is None else environ).get(ENV) or 0)
     if limit > 0:
         c.ContentsManager.pre_save_hook = HomeLimit(os.path.expanduser("~"), limit).check

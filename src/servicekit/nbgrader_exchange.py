@@ -19,6 +19,7 @@ import urllib.request
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from .settings import HubService
 from .tokens import hub_token
 
 DEFAULT_URL = "http://ngshare:10101/services/ngshare"
@@ -41,9 +42,9 @@ def _give_ngshare_the_token(token: str) -> None:
         module.os = view
 
 
-def hub_identity(timeout: float = 10) -> str | None:
+def hub_identity(timeout: float = 10, hub: HubService | None = None) -> str | None:
     """The hub's name for this server's token (a user, or a formgrader service)."""
-    api, token = os.environ.get("JUPYTERHUB_API_URL"), api_token()
+    api, token = (hub or HubService.from_environment()).api_url, api_token()
     if not (api and token):
         return None
     req = urllib.request.Request(api.rstrip("/") + "/user", headers={"Authorization": f"token {token}"})
@@ -77,7 +78,8 @@ class HideHiddenTestTracebacks(Preprocessor):
 
 def configure(c, url: str | None = None) -> None:
     """Point nbgrader's exchange at ngshare and take the user's name from the hub."""
-    name = hub_identity()
+    hub = HubService.from_environment()
+    name = hub_identity(hub=hub)
     # ngshare_exchange reads $JUPYTERHUB_USER or $USER when imported; a formgrader
     # service has neither.
     os.environ.setdefault("USER", name or "jovyan")
@@ -86,7 +88,7 @@ def configure(c, url: str | None = None) -> None:
     from ngshare_exchange import configureExchange
     from ngshare_exchange.exchange import Exchange
 
-    configureExchange(c, url or os.environ.get("ASTROHUB_EXCHANGE_URL", DEFAULT_URL))
+    configureExchange(c, url or hub.exchange_url or DEFAULT_URL)
     token = api_token()
     if token and "JUPYTERHUB_API_TOKEN" not in os.environ:
         _give_ngshare_the_token(token)

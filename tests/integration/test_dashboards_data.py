@@ -24,7 +24,9 @@ def dashboards_data(stack, tmp_path, monkeypatch):
     monkeypatch.setenv("DASHBOARDS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(data, "_client", None)
     monkeypatch.setattr(data, "_memory", OrderedDict())
+    data.settings.cache_clear()  # a kernel reads its settings once: these changed
     yield data
+    data.settings.cache_clear()
     if stack.dc.proc is None or stack.dc.proc.poll() is not None:
         stack.dc.start()
 
@@ -58,6 +60,7 @@ def test_hundreds_of_slider_values_leave_the_dashboards_working_for_the_next_vis
     from dashboards import explorer
 
     monkeypatch.setenv("DASHBOARDS_CACHE_MB", "0.3")
+    dashboards_data.settings.cache_clear()
     cache = tmp_path / "cache"
     sizes = []
     posts_before = stack.dc.log().count("POST /services/datacentre/api/requests")

@@ -48,7 +48,17 @@ def test_cuts_are_widened_to_the_grid_so_slider_values_share_requests():
     assert len(lows) <= 51
 
 
-def test_the_cache_folder_drops_the_least_recently_used_first(tmp_path, monkeypatch):
+@pytest.fixture
+def fresh_settings():
+    """A kernel reads the dashboards' settings once; these tests change the environment."""
+    from dashboards.settings import current
+
+    current.cache_clear()
+    yield
+    current.cache_clear()
+
+
+def test_the_cache_folder_drops_the_least_recently_used_first(tmp_path, monkeypatch, fresh_settings):
     import os
 
     from dashboards import data
@@ -61,3 +71,13 @@ def test_the_cache_folder_drops_the_least_recently_used_first(tmp_path, monkeypa
     data._used(tmp_path / "old.parquet")  # read just now
     data.trim_cache(limit=2000)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".new.parquet.1.tmp", "new.parquet", "old.parquet"]
+
+
+def test_a_kernel_reads_its_settings_once(monkeypatch, fresh_settings):
+    """The memory bound is asked for in the loop of every cache insert: no parse each time."""
+    from dashboards import data
+
+    monkeypatch.setenv("DASHBOARDS_MEMORY_CACHE_MB", "2")
+    assert data.memory_bytes() == 2 * 2**20
+    monkeypatch.setenv("DASHBOARDS_MEMORY_CACHE_MB", "3")
+    assert data.memory_bytes() == 2 * 2**20 and data.settings() is data.settings()

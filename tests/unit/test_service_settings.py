@@ -50,3 +50,31 @@ def test_the_exchange_gate_reads_its_limits():
     s = from_environment(GateSettings, "EXCHANGE_", "exchange gate",
                          {"EXCHANGE_COURSES": "astro101,astro201", "EXCHANGE_MAX_UPLOAD_MB": "5"})
     assert s.courses == "astro101,astro201" and s.max_upload_mb == 5.0 and s.course_quota_mb == 0.0
+
+
+def test_settings_made_in_code_pass_the_same_choices_with_the_same_message():
+    with pytest.raises(SettingsError) as e:
+        DatacentreSettings(upstream_kind="ftp")
+    assert e.value.problems == ["DATACENTRE_UPSTREAM_KIND='ftp': use one of api, portal"]
+    with pytest.raises(SettingsError, match="DATACENTRE_UPSTREAM_KIND='ftp': use one of api, portal"):
+        from_environment(DatacentreSettings, "DATACENTRE_", "datacentre", {"DATACENTRE_UPSTREAM_KIND": "ftp"})
+
+
+def test_what_the_hub_tells_a_service_is_read_in_one_place():
+    from servicekit.settings import HubService
+
+    hub = HubService.from_environment({"JUPYTERHUB_API_URL": "http://hub:8081/hub/api", "JUPYTERHUB_SERVICE_NAME": "ngshare",
+                                       "ASTROHUB_EXCHANGE_URL": "http://proxy:8000/services/ngshare"})
+    assert (hub.api_url, hub.service_name, hub.exchange_url, hub.public_url) == (
+        "http://hub:8081/hub/api", "ngshare", "http://proxy:8000/services/ngshare", "")
+    assert hub.missing("api_url", "service_prefix", "service_url") == ["JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_SERVICE_URL"]
+
+
+def test_the_datacentre_s_own_variables_win_over_what_the_hub_says(monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:18123")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/services/dc/")
+    monkeypatch.setenv("DATACENTRE_PORT", "9999")
+    monkeypatch.setenv("DATACENTRE_PREFIX", "/dc/")
+    s = DatacentreSettings.from_env()
+    assert (s.ip, s.port, s.prefix) == ("127.0.0.1", 9999, "/dc/")
+    assert DatacentreSettings.from_env(port=7).port == 7
