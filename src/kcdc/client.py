@@ -6,8 +6,9 @@ Configuration comes from the environment of the notebook container:
 * ``KCDC_URL``: the data service, e.g. ``https://astroparticle.online/services/datacentre/``.
   Without it the URL is derived: the hub's base URL (``JUPYTERHUB_BASE_URL``, or the part of
   ``JUPYTERHUB_SERVICE_PREFIX`` before ``user/``) plus ``services/datacentre/``, on the
-  public URL ``JUPYTERHUB_PUBLIC_URL`` if the hub sets it, else on ``http://datacentre:10101``
-  (the service's address inside the Swarm stack);
+  public URL ``JUPYTERHUB_PUBLIC_URL`` if the hub sets it, else on this machine
+  (``http://127.0.0.1:10101``, where ``python -m datacentre`` listens; in the hub's stack
+  every server and service is given ``KCDC_URL``, see astrohub.topology);
 * ``KCDC_CACHE_DIR``: where downloads are kept (default ``~/.cache/kcdc``).
 
 All of them are read in :mod:`kcdc.environment`.
@@ -25,7 +26,7 @@ from .environment import Environment
 from .errors import (AuthenticationError, InvalidRequest, KCDCError, LimitExceeded, NotYourRequest,
                      RequestExpired, RequestFailed, ServiceUnavailable)
 
-DEFAULT_SERVICE_HOST = "http://datacentre:10101"
+DEFAULT_SERVICE_HOST = "http://127.0.0.1:10101"
 TERMINAL = ("Finished", "Failed", "Expired")
 
 

@@ -11,7 +11,7 @@ variable                       field               meaning (empty or unset: the 
 ``JUPYTERHUB_SERVICE_PREFIX``  ``service_prefix``  the server's prefix (``<base>user/<name>/``);
                                                    its part before ``user/`` is the base URL
 ``JUPYTERHUB_PUBLIC_URL``      ``public_url``      the hub's public URL; default host of the derived
-                                                   URL: ``http://datacentre:10101``
+                                                   URL: ``http://127.0.0.1:10101``
 ``KCDC_CACHE_DIR``             ``cache_dir``       where downloads are kept; default ``~/.cache/kcdc``
 ``KCDC_PORTAL_URL``            ``portal_url``      the KCDC web portal; set without ``KCDC_URL``:
                                                    ``kcdc.Client()`` talks to the portal

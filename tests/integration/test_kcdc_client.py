@@ -41,8 +41,8 @@ def test_default_url_from_the_environment():
     assert kcdc.default_url({"KCDC_URL": "https://x.org/services/datacentre"}) == "https://x.org/services/datacentre/"
     env = {"JUPYTERHUB_SERVICE_PREFIX": "/hub-base/user/alice/", "JUPYTERHUB_PUBLIC_URL": "https://astro.example/"}
     assert kcdc.default_url(env) == "https://astro.example/hub-base/services/datacentre/"
-    assert kcdc.default_url({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}) == "http://datacentre:10101/services/datacentre/"
-    assert kcdc.default_url({}) == "http://datacentre:10101/services/datacentre/"
+    assert kcdc.default_url({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}) == "http://127.0.0.1:10101/services/datacentre/"
+    assert kcdc.default_url({}) == "http://127.0.0.1:10101/services/datacentre/"
 
 
 def test_client_workflow_and_cache(stack, client, tmp_path):
