@@ -240,6 +240,12 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("token_refresh_margin", _int_at_least(0), 120, "OpenID Connect: renew an access token this many seconds before it expires.", section="login"),
     *_provider_settings("kcdc", "KCDC account"),
     *_provider_settings("gradlci", "GRADLCI account"),
+    # -- the open data (src/datacentre): real KCDC data forwarded through the hub
+    Setting("kcdc_upstream_url", _optional_base_url, "", "A KCDC to forward data shops to: the KCDC web portal (e.g. `https://kcdc.iap.kit.edu/`, `kcdc_upstream_kind = portal`) or another data service (`api`). Students then get that KCDC's data through the hub's data service under their own per-user limits, without a KCDC account of their own. Empty: only the bundled (simulated) data shops.", section="open data"),
+    Setting("kcdc_upstream_kind", _str, "portal", "What `kcdc_upstream_url` is: `portal` (the KCDC web portal, logged in as `kcdc_upstream_username`) or `api` (another data service of this kind, with a token).", choices=("portal", "api"), section="open data"),
+    Setting("kcdc_upstream_username", _str, "", "The operator's KCDC account that forwarded requests are made with (`portal`).", section="open data"),
+    Setting("kcdc_upstream_password", _str, None, "That account's password (`portal`), or the API token at the upstream data service (`api`): a docker secret that only the data service holds (`ASTROHUB_KCDC_UPSTREAM_PASSWORD_FILE`). Never shown in a log or to students.", secret=True, section="open data"),
+    Setting("kcdc_upstream_shops", _str, "*", "Data shops of the upstream that are forwarded, comma-separated ids; `*`: all it offers.", section="open data"),
     # -- user servers
     Setting("singleuser_image", _str, "", "Image of the user servers; empty means astrohub/singleuser:<image_tag>.", section="servers"),
     Setting("mem_limit", _memory, "2G", "Memory limit of one user server.", section="servers"),

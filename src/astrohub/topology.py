@@ -76,7 +76,9 @@ JOVYAN_UID = "1000"
 # (empty means "not configured"); each is mounted as /run/secrets/astrohub_<name>.
 GENERATED_SECRETS = ("cookie_secret", "proxy_token", "crypt_key", "admin_password", "admin_key",
                      "ops_token", "datacentre_token", "dashboards_token")
-PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
+HUB_PROVIDED_SECRETS = ("kcdc_client_secret", "gradlci_client_secret")
+# The upstream KCDC's password (or token) is the data service's alone.
+PROVIDED_SECRETS = (*HUB_PROVIDED_SECRETS, "kcdc_upstream_password")
 
 
 def digest(text: str | bytes) -> str:
@@ -299,7 +301,7 @@ def registry_password_secret(settings: Settings) -> str:
 
 
 def _hub(settings: Settings) -> Service:
-    secrets = [_hub_secret(settings, name) for name in (*GENERATED_SECRETS, *PROVIDED_SECRETS)]
+    secrets = [_hub_secret(settings, name) for name in (*GENERATED_SECRETS, *HUB_PROVIDED_SECRETS)]
     secrets.append(Secret("registry_password", "astrohub_registry_password", registry_password_secret(settings)))
     return Service(
         "hub", _image(settings, "hub"), port=HUB_PORT, env_file=True,
@@ -340,11 +342,36 @@ def _datacentre(settings: Settings) -> Service:
         # backend network, out of user servers' reach.
         server_environment={"KCDC_URL": f"{proxy_public_url(settings)}/services/datacentre/"})
     token = _hub_secret(settings, "datacentre_token")
+    environment, secrets = _upstream(settings)
     svc = Service(
         "datacentre", _image(settings, "datacentre"), port=DATACENTRE_PORT, networks={BACKEND: ()},
         # Requests (SQLite) and their result files outlive the service.
-        volumes={"datacentre-results": "/data/results"}, secrets=(token,), limits={"memory": "4G"}, hub=hub)
+        volumes={"datacentre-results": "/data/results"}, secrets=(token, *secrets), environment=environment,
+        limits={"memory": "4G"}, hub=hub)
     return _with_hub(svc, settings, token)
+
+
+# The portal's KASCADE data shop (its request form has no prefix, kcdc.portal.SHOPS) under an
+# id of its own: a local shop of the same id wins over a forwarded one (datacentre.shops),
+# and the bundled simulated `kascade` would hide the real data.
+FORWARDED_PORTAL_SHOPS = "kcdc-kascade="
+
+
+def _upstream(settings: Settings) -> tuple[dict[str, str], tuple[Secret, ...]]:
+    """The data service's forwarding to a real KCDC (datacentre.config's upstream_* settings):
+    its variables and the secret with the operator's password or token."""
+    if not settings.kcdc_upstream_url:
+        return {}, ()
+    secret = _hub_secret(settings, "kcdc_upstream_password")
+    portal = settings.kcdc_upstream_kind == "portal"
+    env = {"DATACENTRE_UPSTREAM_URL": settings.kcdc_upstream_url,
+           "DATACENTRE_UPSTREAM_KIND": settings.kcdc_upstream_kind,
+           "DATACENTRE_UPSTREAM_USERNAME": settings.kcdc_upstream_username,
+           "DATACENTRE_UPSTREAM_SHOPS": settings.kcdc_upstream_shops,
+           f"DATACENTRE_UPSTREAM_{'PASSWORD' if portal else 'TOKEN'}_FILE": f"/run/secrets/{secret.target}"}
+    if portal:
+        env["KCDC_PORTAL_SHOPS"] = FORWARDED_PORTAL_SHOPS
+    return env, (secret,)
 
 
 def data_service_url(settings: Settings) -> str:

@@ -41,6 +41,11 @@ E2E_ENV = {
     "ASTROHUB_COURSES": "astro101:teachers-astro101:students-astro101,astro201:teachers-astro201:students-astro201",
     # Two e2e runs on one machine build and run their own image tags, not each other's.
     "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
+    # Real KCDC data through the hub: the data service forwards to the KCDC portal's double,
+    # which tests/e2e/test_forwarded_kcdc.py runs as a service on the stack's backend network.
+    "ASTROHUB_KCDC_UPSTREAM_URL": f"http://{E2E_STACK}-kcdc-portal:8080/",
+    "ASTROHUB_KCDC_UPSTREAM_USERNAME": "operator",
+    "ASTROHUB_KCDC_UPSTREAM_PASSWORD": "e2e-kcdc-operator-5d1c",
 }
 
 

@@ -22,6 +22,10 @@ row_mapping.txt), so that ``kcdc.read`` is tested against files it did not write
     portal = KCDCPortal(events, users={"alice": "pw"}, expiry=3600).start()
     portal.url  # http://127.0.0.1:<port>/
     portal.stop()
+
+Standalone, as a service of an e2e stack (tests/e2e/conftest.py), on every address:
+
+    python -m tests.support.kcdc_portal --port 8080 --user operator --password-file FILE
 """
 from __future__ import annotations
 
@@ -359,9 +363,11 @@ class KCDCPortal:
     """The portal double as a real HTTP server on loopback, in a thread of its own."""
 
     def __init__(self, events: Events | None = None, users: dict[str, str] | None = None, *,
-                 expiry: float = 3600.0, steps: tuple[float, float] = (0.3, 0.3)) -> None:
+                 expiry: float = 3600.0, steps: tuple[float, float] = (0.3, 0.3),
+                 host: str = "127.0.0.1", port: int | None = None) -> None:
         self.portal = Portal(events or Events.synthetic(), users or {}, expiry=expiry, steps=steps)
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
@@ -389,7 +395,7 @@ class KCDCPortal:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             self._server = httpserver.HTTPServer(self.app())
-            self._server.listen(self.port, "127.0.0.1")
+            self._server.listen(self.port, self.host)
             ready.set()
             self._loop.run_forever()
 
@@ -403,3 +409,22 @@ class KCDCPortal:
             self._loop.call_soon_threadsafe(self._server.stop)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+
+
+def main() -> None:
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--user", required=True, help="the one account")
+    parser.add_argument("--password-file", required=True, help="its password (a docker secret)")
+    args = parser.parse_args()
+    password = Path(args.password_file).read_text().strip()
+    KCDCPortal(users={args.user: password}, host="0.0.0.0", port=args.port, steps=(1.0, 1.0)).start()
+    print(f"KCDC portal double on :{args.port}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -63,7 +63,7 @@ def test_the_full_stack_has_each_service_once_with_its_networks_secrets_and_limi
     def secrets(name):
         return {x["source"]: x for x in svc[name].get("secrets", [])}
 
-    assert set(secrets("hub")) == {*topology.GENERATED_SECRETS, *topology.PROVIDED_SECRETS, "registry_password"}
+    assert set(secrets("hub")) == {*topology.GENERATED_SECRETS, *topology.HUB_PROVIDED_SECRETS, "registry_password"}
     assert set(secrets("proxy")) == {"proxy_token"} and set(secrets("datacentre")) == {"datacentre_token"}
     assert set(secrets("edge")) == {"tls_certificate", "tls_key"}
     assert secrets("edge")["tls_key"] == {"source": "tls_key", "target": "tls_key", "uid": edge.CADDY_UID,
@@ -160,3 +160,24 @@ def test_docker_reads_the_rendered_file(tmp_path):
     r = subprocess.run(["docker", "stack", "config", "-c", str(path)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "formgrader-astro201:" in r.stdout and "big_service_astro201_token" in r.stdout
+
+
+def test_forwarding_to_kcdc_gives_the_password_to_the_data_service_alone(tmp_path):
+    s = settings(kcdc_upstream_url="https://kcdc.iap.kit.edu/", kcdc_upstream_username="astro-op",
+                 kcdc_upstream_password="op-secret")
+    svc = rendered(s, tmp_path)["services"]
+    env = svc["datacentre"]["environment"]
+    assert env["DATACENTRE_UPSTREAM_URL"] == "https://kcdc.iap.kit.edu"
+    assert (env["DATACENTRE_UPSTREAM_KIND"], env["DATACENTRE_UPSTREAM_USERNAME"]) == ("portal", "astro-op")
+    assert env["DATACENTRE_UPSTREAM_PASSWORD_FILE"] == "/run/secrets/astrohub_kcdc_upstream_password"
+    # The real KASCADE shop is not hidden behind the bundled simulated one of the same id.
+    assert env["KCDC_PORTAL_SHOPS"].split("=")[0] not in {"kascade", "kascade-grande", "tunka133"}
+    holders = [name for name, entry in svc.items()
+               if any(x["source"] == "kcdc_upstream_password" for x in entry.get("secrets", []))]
+    assert holders == ["datacentre"]
+    assert "op-secret" not in json.dumps(svc)
+    api = rendered(settings(kcdc_upstream_url="https://dc.example/services/datacentre/", kcdc_upstream_kind="api"),
+                   tmp_path)["services"]["datacentre"]["environment"]
+    assert api["DATACENTRE_UPSTREAM_TOKEN_FILE"] == "/run/secrets/astrohub_kcdc_upstream_password"
+    assert "KCDC_PORTAL_SHOPS" not in api
+    assert "DATACENTRE_UPSTREAM_URL" not in rendered(settings(), tmp_path)["services"]["datacentre"].get("environment")
