@@ -3,9 +3,9 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 EXTRAS := hub,sim,datacentre,singleuser,test
 
-.PHONY: setup host venv images oidc-node up down status test test-unit test-e2e bench lock docs
+.PHONY: setup host venv images oidc-node browser-node up down status test test-unit test-e2e bench lock docs
 
-setup: host venv images oidc-node
+setup: host venv images oidc-node browser-node
 
 host:
 	sh swarm/setup-host.sh
@@ -23,6 +23,12 @@ OIDC_NODE := tests/support/oidc/node
 oidc-node: $(OIDC_NODE)/node_modules/.package-lock.json
 $(OIDC_NODE)/node_modules/.package-lock.json: $(OIDC_NODE)/package-lock.json
 	cd $(OIDC_NODE) && npm ci --no-audit --no-fund
+
+# axe-core, the accessibility check the browser tests run in each public page, as pinned.
+BROWSER_NODE := tests/support/browser
+browser-node: $(BROWSER_NODE)/node_modules/.package-lock.json
+$(BROWSER_NODE)/node_modules/.package-lock.json: $(BROWSER_NODE)/package-lock.json
+	cd $(BROWSER_NODE) && npm ci --no-audit --no-fund
 
 images: host venv
 	$(PYTHON) -c "from pathlib import Path; from astrohub import courses, images, settings; s = settings.load(secrets_dir='/nonexistent'); images.build(Path('.'), s.image_tag, courses=courses.course_ids(s))"

@@ -17,14 +17,13 @@ from pathlib import Path
 from traitlets.config import Config
 
 from . import topology
+from .portal import SITE_NAME, TEMPLATES
 from .edge import public_host
 from .settings import Settings, SettingsError
 
 HOME = "/home/jovyan"
-SITE_NAME = "astroparticle.online"
 # Where the stack mounts the operator's own traitlets (astrohub.deploy.write_site_config).
 SITE_CONFIG = Path("/etc/astrohub/site_config.py")
-TEMPLATES = Path(__file__).parent / "templates"
 # The scope of the roster import's hub endpoint (astrohub.auth.RosterHandler).
 ACCOUNT_SCOPES = {"custom:astrohub:accounts": {"description": "create native accounts with one-time passwords, their hub users and groups"}}
 # The hub's limit on a start including its wait in line (seconds): a day.

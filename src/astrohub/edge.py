@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlparse
 
+from . import portal
 from .settings import Settings, SettingsError
 
 # Ports inside the edge container; the host ports are settings (http_port, redirect_port).
@@ -156,12 +157,27 @@ def caddyfile(settings: Settings) -> str:
         "\t\tReferrer-Policy \"strict-origin-when-cross-origin\"\n"
         # Framing and CSP stay JupyterHub's own (the formgrader opens in its own tab).
         "\t}\n"
+        # The portal's public pages (astrohub.portal) are files: no hub, no kernel. Not on
+        # users' subdomains, where / is the user's own server.
+        "\t@portal {\n"
+        f"\t\thost {' '.join(name for name in site_names(settings) if not name.startswith('*'))}\n"
+        "\t\tpath / /portal/*\n"
+        "\t}\n"
+        "\thandle @portal {\n"
+        "\t\trewrite / /portal/index.html\n"
+        f"\t\troot * {portal.ROOT}\n"
+        "\t\tfile_server\n"
+        # Nothing but the site's own files: no script of anyone else's can run in them.
+        "\t\theader Content-Security-Policy \"default-src 'self'; frame-ancestors 'none'\"\n"
+        "\t}\n"
+        "\thandle {\n"
         # No body size limit and no timeouts: large uploads and downloads pass whole;
         # websockets (kernels, Voila) are proxied as they are.
-        f"\treverse_proxy {PROXY} {{\n"
-        "\t\tflush_interval -1\n"
+        f"\t\treverse_proxy {PROXY} {{\n"
+        "\t\t\tflush_interval -1\n"
         # A restarted proxy comes back under the same name: wait for it instead of a 502.
-        "\t\tlb_try_duration 30s\n"
+        "\t\t\tlb_try_duration 30s\n"
+        "\t\t}\n"
         "\t}\n"
         "}\n\n"
         f"http://:{HTTP_PORT} {{\n"
@@ -210,11 +226,12 @@ def certificate_problem(log_text: str) -> str | None:
 
 
 def write_files(settings: Settings, state_dir: Path) -> dict[str, Path]:
-    """Write the Caddyfile and, in ``certificate`` mode, the certificate and key into the
-    stack's state folder; their keys as astrohub.topology's edge service names them."""
+    """Write the Caddyfile, the portal's pages and, in ``certificate`` mode, the certificate
+    and key into the stack's state folder; their keys as astrohub.topology's edge service
+    names them."""
     caddy_path = state_dir / "Caddyfile"
     caddy_path.write_text(caddyfile(settings))
-    files = {"edge_caddyfile": caddy_path}
+    files = {"edge_caddyfile": caddy_path, **portal.write(settings, state_dir / "portal")}
     if tls_mode(settings) == "certificate":
         for name in SECRETS:
             path = state_dir / f"{name}.pem"

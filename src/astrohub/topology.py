@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-from . import courses, edge
+from . import courses, edge, portal
 from .settings import Settings, dashboards_max_kernels
 
 # -- names and ports the hub, the spawner and the services share ----------------
@@ -270,7 +270,8 @@ def _edge(settings: Settings) -> Service:
                                file_key=name, uid=edge.CADDY_UID, mode=0o400) for name in edge.SECRETS)
     return Service(
         "edge", _image(settings, "edge"), port=edge.HTTPS_PORT, networks={BACKEND: ()},
-        configs={"edge_caddyfile": "/etc/caddy/Caddyfile"},
+        configs={"edge_caddyfile": "/etc/caddy/Caddyfile",
+                 **{portal.config_key(name): portal.mount_path(name) for name in portal.PAGES}},
         # Certificates, the ACME account and the local CA's root outlive the service.
         volumes={"edge-data": "/data"}, published=tuple(published), secrets=secrets,
         limits={"memory": "256M"})
@@ -486,6 +487,12 @@ class StackFiles:
     @classmethod
     def of(cls, env_file: Path, files: Mapping[str, Path]) -> "StackFiles":
         return cls(env_file, {key: (path, digest(path.read_bytes())) for key, path in files.items()})
+
+
+def file_keys(settings: Settings) -> set[str]:
+    """The files the deploy must write for ``render`` (configs, secrets from files)."""
+    return {key for svc in services(settings) for key in
+            [*svc.configs, *(s.file_key for s in svc.secrets if s.file_key)]}
 
 
 def render(settings: Settings, files: StackFiles) -> dict:

@@ -9,16 +9,34 @@
 * :mod:`dashboards.app`: the Voila server with only the routes a visitor needs.
 """
 
-#: notebook file -> (title, one-line description) for the landing page, in its order.
+from typing import NamedTuple
+
+
+class Dashboard(NamedTuple):
+    """What the landing page and the portal's gallery say of a dashboard."""
+
+    title: str
+    question: str  # one line: what a visitor finds out
+    level: str  # who it is for
+    minutes: int  # time a visitor spends with it
+
+
+#: notebook file -> its entry, in the landing page's and the gallery's order.
 DASHBOARDS = {
-    "spectrum.ipynb": ("Cosmic-ray energy spectrum",
-                       "KASCADE, KASCADE-Grande and Tunka-133 side by side against the published points: find the knee."),
-    "event-display.ipynb": ("Air-shower event display",
-                            "One shower on the 252 KASCADE stations: energy deposits and arrival times."),
-    "composition.ipynb": ("Light or heavy? The Ne-Nmu plane",
-                          "Electrons against muons: protons and iron nuclei make different showers."),
-    "arrival-directions.ipynb": ("Where do cosmic rays come from?",
-                                 "Arrival directions on the sky: zenith and azimuth of every shower."),
-    "data-explorer.ipynb": ("Data explorer",
-                            "Pick a data shop, columns and cuts: scatter plot, histogram or heat map, no code."),
+    "spectrum.ipynb": Dashboard(
+        "Cosmic-ray energy spectrum",
+        "KASCADE, KASCADE-Grande and Tunka-133 side by side against the published points: find the knee.",
+        "secondary school and up", 10),
+    "event-display.ipynb": Dashboard(
+        "Air-shower event display",
+        "One shower on the 252 KASCADE stations: energy deposits and arrival times.", "everyone", 5),
+    "composition.ipynb": Dashboard(
+        "Light or heavy? The Ne-Nmu plane",
+        "Electrons against muons: protons and iron nuclei make different showers.", "upper secondary and up", 10),
+    "arrival-directions.ipynb": Dashboard(
+        "Where do cosmic rays come from?",
+        "Arrival directions on the sky: zenith and azimuth of every shower.", "everyone", 5),
+    "data-explorer.ipynb": Dashboard(
+        "Data explorer",
+        "Pick a data shop, columns and cuts: scatter plot, histogram or heat map, no code.", "university", 15),
 }

@@ -98,7 +98,7 @@ def landing_page(base_url: str) -> str:
     items = "\n".join(
         f'<li><a href="{html.escape(base_url)}voila/render/{html.escape(nb)}"><b>{html.escape(title)}</b></a>'
         f"<br><span>{html.escape(text)}</span></li>"
-        for nb, (title, text) in DASHBOARDS.items())
+        for nb, (title, text, *_) in DASHBOARDS.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -64,7 +64,7 @@ def browser(chromium_env):
 def test_the_landing_page_lists_every_dashboard_without_a_cookie(dashboards_up):
     r = requests.get(dashboards_up.local_url + PREFIX, timeout=30, allow_redirects=False)
     assert r.status_code == 200
-    for notebook, (title, _) in DASHBOARDS.items():
+    for notebook, (title, *_) in DASHBOARDS.items():
         assert f'{PREFIX}voila/render/{notebook}"' in r.text
         assert title.split("?")[0].split(":")[0] in r.text
 

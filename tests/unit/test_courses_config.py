@@ -75,7 +75,7 @@ def test_a_malformed_courses_setting_says_what_to_write():
 def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volumes(tmp_path):
     s = settings(courses=COURSES, stack_name="s1", exchange_max_upload_mb="5")
     overlay = topology.render(s, topology.StackFiles(tmp_path / "hub.env", {
-        key: (tmp_path / key, "0") for key in ("hub_config", "hub_site_config", "edge_caddyfile")}))
+        key: (tmp_path / key, "0") for key in topology.file_keys(s)}))
     svc = {name: entry for name, entry in overlay["services"].items() if name in
            {"ngshare", "formgrader-astro101", "formgrader-astro201"}}
     assert len(svc) == 3

@@ -7,7 +7,7 @@ import json
 import pytest
 from traitlets.config import Config
 
-from astrohub import config, edge, topology
+from astrohub import config, edge, portal, topology
 from astrohub.settings import SettingsError, load
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -62,7 +62,7 @@ def test_an_institutions_certificate_comes_from_secrets_named_after_their_conten
     s = settings(public_url="https://hub.example.org", tls_certificate=PEM, tls_key=KEY)
     assert "\ttls /run/secrets/tls_certificate /run/secrets/tls_key\n" in edge.caddyfile(s)
     written = edge.write_files(s, tmp_path)
-    assert set(written) == {"edge_caddyfile", *edge.SECRETS}
+    assert set(written) == {"edge_caddyfile", *edge.SECRETS, *map(portal.config_key, portal.PAGES)}
     compose = topology.render(s, topology.StackFiles.of(tmp_path / "hub.env", {
         **written, "hub_config": written["edge_caddyfile"], "hub_site_config": written["edge_caddyfile"]}))
     secrets = {name: compose["secrets"][name] for name in edge.SECRETS}
@@ -86,8 +86,10 @@ def test_the_edge_proxies_everything_with_hsts_and_no_limits():
     assert '\t\tX-Content-Type-Options "nosniff"\n' in text
     assert "\treverse_proxy proxy:8000 {\n" in text
     # no body size limit, no timeouts that cut a large transfer, no framing rules of its own
+    # for what it passes to the proxy (the portal's static pages have a policy of their own)
+    proxied = text.split("\thandle {\n", 1)[1]
     for absent in ("max_size", "request_body", "timeout", "X-Frame-Options", "Content-Security-Policy"):
-        assert absent not in text
+        assert absent not in proxied and absent not in text.split("\t@portal", 1)[0]
     # plain http on the https port is redirected by caddy's listener wrapper
     assert f"servers :{edge.HTTPS_PORT} {{\n\t\tlistener_wrappers {{\n\t\t\thttp_redirect\n\t\t\ttls\n" in text
 
@@ -176,3 +178,12 @@ def test_user_subdomains_put_each_server_on_its_own_host_and_the_services_on_the
     # The local CA certifies the subdomains with one wildcard name.
     assert "https://*.hub.localhost" in edge.caddyfile(s)
     assert "subdomain_host" not in config.apply(settings(public_url="https://hub.localhost:8443"), Config()).JupyterHub
+
+
+def test_the_portal_pages_are_files_at_the_edge_but_not_on_users_subdomains():
+    text = edge.caddyfile(settings(public_url="https://hub.localhost:8443", user_subdomains="true"))
+    assert "\t@portal {\n\t\thost localhost 127.0.0.1 hub.localhost\n\t\tpath / /portal/*\n\t}\n" in text
+    assert f"\t\troot * {portal.ROOT}\n\t\tfile_server\n" in text
+    stack = topology.service(settings(), "edge")
+    assert {stack.configs[portal.config_key(name)] for name in portal.PAGES} == {
+        f"{portal.ROOT}/portal/{name}" for name in portal.PAGES}

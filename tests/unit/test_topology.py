@@ -34,7 +34,7 @@ def settings(**env):
 
 
 def rendered(s, tmp_path) -> dict:
-    files = {key: tmp_path / key for key in ("hub_config", "hub_site_config", "edge_caddyfile", *edge.SECRETS)}
+    files = {key: tmp_path / key for key in topology.file_keys(s)}
     for path in files.values():
         path.write_text(path.name)
     (tmp_path / "hub.env").write_text("ASTROHUB_LOG_LEVEL=INFO\n")
