@@ -3,11 +3,11 @@
 import os
 
 from servicekit.homequota import configure
-from servicekit.server_roles import ROLE_VARIABLE, disabled_extensions
+from servicekit.server_roles import ROLE_VARIABLE, server_extensions
 
 c = get_config()  # noqa: F821 (provided by traitlets when the server loads this file)
 # Server extensions by role (servicekit.server_roles): a config file's entries win
 # over the jupyter_server_config.d files that enable every installed extension.
-c.ServerApp.jpserver_extensions.update(disabled_extensions(os.environ.get(ROLE_VARIABLE, "")))
+c.ServerApp.jpserver_extensions.update(server_extensions(os.environ.get(ROLE_VARIABLE, "")))
 # The home's size limit (servicekit.homequota).
 configure(c)
