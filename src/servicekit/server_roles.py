@@ -12,9 +12,12 @@ from __future__ import annotations
 
 ROLE_VARIABLE = "ASTROHUB_SERVER_ROLE"
 
-# jupyter_lsp serves language servers, and the images install none: it only costs
-# start time, for every role.
-_NO_LANGUAGE_SERVERS = ("jupyter_lsp",)
+# Off for every role, they only cost start time: jupyter_lsp serves language
+# servers, and the images install none; notebook_shim carries the classic
+# notebook's configuration (NotebookApp.*, nbserver_extensions, nbconfig) over to
+# the server, and nothing here is configured that way any more (JupyterLab 4 and
+# Notebook 7 read ServerApp's; it copies every trait of the server: 0.05 CPU-s).
+_UNUSED = ("jupyter_lsp", "notebook_shim")
 
 # nbgrader's student extensions (fetch and submit; validate): students load them at
 # their first use (servicekit.nbgrader_on_first_use), not at start.
@@ -26,13 +29,13 @@ NBGRADER_STUDENT = ("nbgrader.server_extensions.assignment_list", "nbgrader.serv
 # students do without it. Teachers load nbgrader at start anyway: its formgrader
 # imports all of nbgrader.
 _OFF = {
-    "student": _NO_LANGUAGE_SERVERS + NBGRADER_STUDENT + (
+    "student": _UNUSED + NBGRADER_STUDENT + (
         "nbgrader.server_extensions.formgrader",
         "nbgrader.server_extensions.course_list",
         "voila.server_extension",
     ),
-    "teacher": _NO_LANGUAGE_SERVERS,
-    "formgrader": _NO_LANGUAGE_SERVERS + ("voila.server_extension",),
+    "teacher": _UNUSED,
+    "formgrader": _UNUSED + ("voila.server_extension",),
 }
 # What each role loads in place of what it leaves out.
 _ON = {"student": ("servicekit.nbgrader_on_first_use",)}

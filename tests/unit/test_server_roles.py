@@ -50,3 +50,10 @@ def test_no_role_is_a_teacher():
 def test_unknown_role_names_the_choices():
     with pytest.raises(ValueError, match="ASTROHUB_SERVER_ROLE='pupil'.*student, teacher, formgrader"):
         server_extensions("pupil")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_loads_what_nothing_here_uses(role):
+    extensions = server_extensions(role)
+    assert extensions["jupyter_lsp"] is False
+    assert extensions["notebook_shim"] is False
