@@ -1,8 +1,8 @@
 """A student's server loads nbgrader at the first use of its Assignments tab or
 Validate button, not at start (issue 22, start cost; servicekit.nbgrader_on_first_use).
 
-The real user image runs `jupyter server` as a student's server (the role the
-spawner sets) in a container of its own. Until a request asks for nbgrader, the
+The real user image runs `jupyter server` as a student's server (the role and
+the URL prefix the spawner sets) in a container of its own. Until a request asks for nbgrader, the
 server process holds none of nbgrader's modules (tests.support.server_memory);
 then the assignment list, fetch and validate answer as nbgrader answers, and the
 same modules are found in memory: the control that the search would see them.
@@ -25,6 +25,8 @@ from tests.support import needs, server_memory
 
 IMAGE = f"astrohub/singleuser:{os.environ.get('ASTROHUB_IMAGE_TAG', settings.VERSION)}"
 PORT = 8888
+# Under the hub, a server is served under the user's prefix.
+BASE_URL = "/user/lise/"
 # Imported by nbgrader's student extensions alone (its database layer, its handlers).
 NBGRADER = ["nbgrader.server_extensions.assignment_list.handlers", "nbgrader.api", "sqlalchemy.orm.session"]
 EVERY_SERVER = ["jupyter_server.serverapp", "jupyter_events.logger"]
@@ -61,12 +63,12 @@ def student_server():
         ["docker", "run", "-d", "--rm", "--label", "astrohub.test=nbgrader_on_first_use",
          "-e", f"{ROLE_VARIABLE}=student", IMAGE,
          "python", "-m", "jupyter_server", "--ip=0.0.0.0", f"--port={PORT}", "--no-browser",
-         f"--IdentityProvider.token={token}"],
+         f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={token}"],
         capture_output=True, text=True, check=True).stdout.strip()
     try:
         ip = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
                              container], capture_output=True, text=True, check=True).stdout.strip()
-        server = Server(container, f"http://{ip}:{PORT}", token)
+        server = Server(container, f"http://{ip}:{PORT}{BASE_URL.rstrip('/')}", token)
         deadline = time.monotonic() + 120
         while True:
             try:
