@@ -12,7 +12,7 @@ For each configuration a fresh container of the user image runs `jupyter server`
 Configurations: `student` and `teacher` (ASTROHUB_SERVER_ROLE, as the spawner
 sets it) on astrohub/singleuser:<tag>, and `stock` as the baseline of the same
 run: the same image with what the start-cost work took away put back
-(rfc3987-syntax and lark installed, every server extension on, no compiled
+(STOCK_PACKAGES installed, every server extension on, no compiled
 /opt/astrohub/src, no prebuilt font cache). Figures only, no pass/fail; on a
 busy machine the wall times grow, the CPU-seconds much less.
 
@@ -53,6 +53,11 @@ def locked_version(name: str) -> str:
     raise SystemExit(f"{name} is not in requirements/lock.txt")
 
 
+# What images/python/Dockerfile uninstalls for the start cost (rfc3987-syntax and
+# isoduration, both jsonschema format checkers, with what only they use).
+STOCK_PACKAGES = ("rfc3987-syntax", "lark", "isoduration", "arrow")
+
+
 def build_stock(tag: str) -> str:
     """The user image as it was before the start-cost work: the baseline."""
     ref = f"astrohub/singleuser-stock:{tag}"
@@ -60,7 +65,7 @@ def build_stock(tag: str) -> str:
 USER root
 RUN --mount=type=secret,id=ca_bundle,required=false \\
     if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \\
- && pip install --no-deps rfc3987-syntax=={locked_version('rfc3987-syntax')} lark=={locked_version('lark')} \\
+ && pip install --no-deps {' '.join(f'{name}=={locked_version(name)}' for name in STOCK_PACKAGES)} \\
  && rm /etc/jupyter/jupyter_server_config.py \\
  && find /opt/astrohub/src -name __pycache__ -prune -exec rm -r {{}} + \\
  && rm -r /opt/astrohub/matplotlib
