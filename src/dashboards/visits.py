@@ -18,6 +18,7 @@ from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from . import DASHBOARDS
 from .admission import Holder
 
 TICKET_COOKIE = "dashboards-ticket"
@@ -71,6 +72,10 @@ class AdmittedVoilaHandler(TornadoVoilaHandler):
 
     @tornado.web.authenticated
     async def get(self, path=None):
+        if path not in DASHBOARDS:
+            # Not a dashboard (a source, a file, `..`): refused before the line, nobody
+            # waits for a 404.
+            raise tornado.web.HTTPError(404)
         admission = self.settings["dashboards_admission"]
         admission.forget_gone(self.kernel_manager.list_kernel_ids())
         holder = Holder(self.current_user.username, client_address(self.request))

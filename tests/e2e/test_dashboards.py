@@ -176,8 +176,21 @@ def test_a_query_parameter_reaches_a_preheated_kernel(dashboards_up, browser):
 
 # --------------------------------------------------------------------- refusals
 
+def page_through_the_line(url: str, session: requests.Session | None = None, params=None, timeout: float = 240):
+    """GET a dashboard as a browser does: while the waiting page answers (right after other
+    tests' pages closed, the dashboards are full until the culler ends their kernels), ask
+    again with its ticket cookie, as its refresh does."""
+    session = session or requests.Session()
+    deadline = time.monotonic() + timeout
+    while True:
+        r = session.get(url, params=params, timeout=120)
+        if "X-Dashboards-Position" not in r.headers or time.monotonic() > deadline:
+            return r
+        time.sleep(3)
+
+
 def kernel_of_a_fresh_page(stack, notebook="spectrum.ipynb", session=None) -> str:
-    r = (session or requests).get(render_url(stack, notebook), timeout=120)
+    r = page_through_the_line(render_url(stack, notebook), session)
     assert r.status_code == 200
     return re.search(r'"kernelId": "([0-9a-f-]{36})"', r.text).group(1)
 
@@ -297,7 +310,7 @@ def test_sources_and_files_outside_the_dashboards_are_refused(dashboards_up, pat
 
 def test_template_and_theme_overrides_in_the_url_are_ignored(dashboards_up):
     url = render_url(dashboards_up, "composition.ipynb")
-    r = requests.get(url, params={"template": "classic", "theme": "dark"}, timeout=120)
+    r = page_through_the_line(url, params={"template": "classic", "theme": "dark"})
     assert r.status_code == 200
     assert '"jupyterLabTheme": "light"' in r.text
     assert "voila/templates/lab/" in r.text and "voila/templates/classic/" not in r.text
