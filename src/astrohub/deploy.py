@@ -28,12 +28,19 @@ from .swarm import DeployError, docker, state_dir  # noqa: F401  (DeployError, d
 # but for this one, which a person types.
 READABLE_SECRETS = {"admin_password": lambda: pysecrets.token_urlsafe(12)}
 
-# Secrets the operator provides (topology.PROVIDED_SECRETS: ASTROHUB_<NAME> or
-# ASTROHUB_<NAME>_FILE when running `astrohub up`); an empty one means "not configured".
-# Docker secrets cannot change: to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
-
 # The checkout's folder of site-specific hub config files (write_site_config).
 SITE_CONFIG_DIR = "jupyterhub_config.d"
+
+
+def _secret_names() -> set[str]:
+    return set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
+
+
+def _create_secrets(wanted: dict[str, str], existing: set[str]) -> None:
+    """Docker secrets of these names and values, where none of the name is yet."""
+    for name, value in wanted.items():
+        if name not in existing:
+            docker("secret", "create", name, "-", input=value)
 
 
 @dataclass
@@ -71,7 +78,7 @@ class Stack:
     def ensure_secrets(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
-        existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
+        existing = _secret_names()
         for name in topology.GENERATED_SECRETS:
             docker_name = f"{self.name}_{name}"
             if docker_name in existing:
@@ -84,11 +91,12 @@ class Stack:
             path = self.state_dir / name
             path.write_text(value + "\n")
             os.chmod(path, 0o600)
-        for name in topology.PROVIDED_SECRETS:
-            docker_name = f"{self.name}_{name}"
-            if docker_name not in existing:
-                # Docker refuses empty secrets: a lone newline reads as empty.
-                docker("secret", "create", docker_name, "-", input=(self.settings[name] or "") + "\n")
+        # Secrets the operator provides (ASTROHUB_<NAME> or ASTROHUB_<NAME>_FILE when running
+        # `astrohub up`); an empty one means "not configured". Docker secrets cannot change:
+        # to replace one, `make down`, `docker secret rm <stack>_<name>`, `make up`.
+        # Docker refuses empty secrets: a lone newline reads as empty.
+        _create_secrets({f"{self.name}_{name}": (self.settings[name] or "") + "\n"
+                         for name in topology.PROVIDED_SECRETS}, existing)
 
     def write_admin_passwords(self) -> Path:
         """The admins' initial passwords, one `name password` a line, mode 0600.
@@ -159,7 +167,6 @@ class Stack:
     def ensure_service_secrets(self) -> None:
         """The secrets of the course services and the registry's pull password, which the
         topology names after what they hold."""
-        existing = set(docker("secret", "ls", "--format", "{{.Name}}").stdout.split())
         settings = self.service_settings()
         ids = courses.course_ids(settings)
         wanted = {courses.secret_name(settings, name): courses.service_token(settings, name)
@@ -168,9 +175,7 @@ class Stack:
             raise DeployError("the crypt key is needed to make the course services' tokens")
         # Docker refuses empty secrets: a lone newline reads as empty.
         wanted[topology.registry_password_secret(settings)] = (settings.registry_password or "") + "\n"
-        for name, value in wanted.items():
-            if name not in existing:
-                docker("secret", "create", name, "-", input=value)
+        _create_secrets(wanted, _secret_names())
 
     def deploy(self) -> None:
         self.check_user_network()
@@ -337,7 +342,7 @@ class Stack:
             if not left or time.monotonic() > deadline:
                 break
             time.sleep(1)
-        for secret in docker("secret", "ls", "--format", "{{.Name}}").stdout.split():
+        for secret in _secret_names():
             if secret.startswith(f"{self.name}_"):
                 docker("secret", "rm", secret, check=False)
 

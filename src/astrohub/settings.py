@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -460,7 +460,7 @@ def reference_markdown() -> str:
         "# Configuration reference",
         "",
         "Generated from `src/astrohub/settings.py` by `astrohub settings-doc`; do not edit by hand.",
-        f"Every setting is an environment variable; secrets may also come from the docker secret `astrohub_<name>` or a file named by `<VARIABLE>_FILE`.",
+        "Every setting is an environment variable; secrets may also come from the docker secret `astrohub_<name>` or a file named by `<VARIABLE>_FILE`.",
         "",
     ]
     for section in dict.fromkeys(s.section for s in SCHEMA):

@@ -147,7 +147,12 @@ class HubService:
     @property
     def prefix(self) -> str:
         """Its route on the proxy."""
-        return f"/services/{self.name}/"
+        return f"{route(self.name)}/"
+
+
+def route(name: str) -> str:
+    """The proxy's route to the hub service of that name (JupyterHub's fixed scheme)."""
+    return f"/services/{name}"
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,7 @@ def _datacentre(settings: Settings) -> Service:
         server_scopes=(access,),
         # Notebooks reach it through the proxy's public route: its own port is on the
         # backend network, out of user servers' reach.
-        server_environment={"KCDC_URL": f"{proxy_public_url(settings)}/services/datacentre/"})
+        server_environment={"KCDC_URL": f"{proxy_public_url(settings)}{route('datacentre')}/"})
     token = _hub_secret(settings, "datacentre_token")
     environment, secrets = _upstream(settings)
     svc = Service(
@@ -375,10 +380,8 @@ def _upstream(settings: Settings) -> tuple[dict[str, str], tuple[Secret, ...]]:
     return env, (secret,)
 
 
-def data_service_url(settings: Settings) -> str:
-    """The data-request API as services on the backend network call it."""
-    dc = _datacentre(settings)
-    return f"{dc.url}{dc.hub.prefix}"
+# The data-request API as services on the backend network call it.
+DATA_SERVICE_URL = f"http://datacentre:{DATACENTRE_PORT}{route('datacentre')}/"
 
 
 def _dashboards(settings: Settings) -> Service:
@@ -401,7 +404,7 @@ def _dashboards(settings: Settings) -> Service:
             "DASHBOARDS_KERNELS_PER_ADDRESS": str(settings.dashboards_kernels_per_address),
             "DASHBOARDS_QUEUE_LENGTH": str(settings.dashboards_queue_length),
             "DASHBOARDS_CULL_IDLE_SECONDS": "900",
-            "KCDC_URL": data_service_url(settings),
+            "KCDC_URL": DATA_SERVICE_URL,
         },
         # The kernels read the token from this file; it is never in the environment.
         secrets=(_hub_secret(settings, "dashboards_token"),),
@@ -422,9 +425,8 @@ def _prepull(settings: Settings) -> Service:
                    limits={"memory": "16M", "cpus": "0.01"})
 
 
-def exchange_url(settings: Settings) -> str:
-    """The exchange as services on the backend network (the formgraders) call it."""
-    return f"http://{courses.EXCHANGE}:{EXCHANGE_PORT}/services/{courses.EXCHANGE}"
+# The exchange as services on the backend network (the formgraders) call it.
+EXCHANGE_URL = f"http://{courses.EXCHANGE}:{EXCHANGE_PORT}{route(courses.EXCHANGE)}"
 
 
 def _exchange(settings: Settings) -> Service:
@@ -440,7 +442,7 @@ def _exchange(settings: Settings) -> Service:
         # user holds the scope (course members), so others' tokens are refused.
         server_scopes=(scope,),
         # Through the proxy's public route: user servers cannot reach the exchange's own port.
-        server_environment={"ASTROHUB_EXCHANGE_URL": f"{proxy_public_url(settings)}/services/{courses.EXCHANGE}"})
+        server_environment={"ASTROHUB_EXCHANGE_URL": f"{proxy_public_url(settings)}{route(courses.EXCHANGE)}"})
     token = _service_token_secret(settings, courses.EXCHANGE)
     svc = Service(
         courses.EXCHANGE, _image(settings, "ngshare"), port=EXCHANGE_PORT, networks={BACKEND: ()},
@@ -470,7 +472,7 @@ def _formgrader(settings: Settings, course: str) -> Service:
         _image(settings, f"formgrader-{course}"), port=FORMGRADER_PORT, networks={BACKEND: ()},
         # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
         cap_add=("NET_ADMIN",), volumes={f"course-{course}": "/home/jovyan"},
-        environment={"ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": exchange_url(settings)},
+        environment={"ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": EXCHANGE_URL},
         secrets=(token,), limits={"memory": settings.mem_limit}, hub=hub)
     return _with_hub(svc, settings, token)
 

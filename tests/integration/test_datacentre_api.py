@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
 import time
 import zipfile
 from pathlib import Path

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import pytest
 
 import kcdc

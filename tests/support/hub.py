@@ -97,9 +97,9 @@ class HubProcess:
         roles = [{"name": "admin", "services": [ADMIN_SERVICE]}] + self.roles
         lines = [
             "c = get_config()  # noqa",
-            f"c.JupyterHub.ip = '127.0.0.1'",
+            "c.JupyterHub.ip = '127.0.0.1'",
             f"c.JupyterHub.port = {self.port}",
-            f"c.JupyterHub.hub_ip = '127.0.0.1'",
+            "c.JupyterHub.hub_ip = '127.0.0.1'",
             f"c.JupyterHub.hub_port = {self.hub_port}",
             f"c.JupyterHub.base_url = {self.base_url!r}",
             f"c.JupyterHub.db_url = {'sqlite:///' + str(self.workdir / 'jupyterhub.sqlite')!r}",
