@@ -49,7 +49,8 @@ def count_rows(shop: DataShop, sel: Selection) -> int:
     import duckdb
 
     where, params = where_clause(sel.cuts)
-    con = duckdb.connect(config={"threads": 1})
+    # Both cores: the student waits for this answer (the aux pool runs at most two at once).
+    con = duckdb.connect(config={"threads": 2})
     try:
         files = [str(p) for p in shop.files]
         return int(con.execute(f"SELECT count(*) FROM read_parquet(?){where}", [files] + params).fetchone()[0])
@@ -111,11 +112,15 @@ def _arrow_to_columns(table):
 
 def write_result(fmt: str, table, target: Path, metadata: dict) -> int:
     """Write an Arrow table as ``fmt`` at ``target`` (ASCII: a .zip of the folder). Returns bytes."""
-    from kcdc.formats import FORMATS
+    import pyarrow as pa
 
-    from kcdc.formats import write_request_zip
+    from kcdc.formats import FORMATS, write_parquet_table, write_request_zip
 
     f = FORMATS[fmt]
+    if fmt == "parquet" and not any(pa.types.is_list(t) or pa.types.is_large_list(t) for t in table.schema.types):
+        # DuckDB's Arrow goes to Parquet as it is: no round trip through numpy.
+        write_parquet_table(table, target, metadata=metadata)
+        return target.stat().st_size
     scalars, arrays = _arrow_to_columns(table)
     if fmt == "ascii":
         write_request_zip(scalars, target, metadata=metadata)

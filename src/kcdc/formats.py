@@ -82,6 +82,7 @@ __all__ = [
     "write_root",
     "read_root",
     "write_parquet",
+    "write_parquet_table",
     "read_parquet",
     "read_parquet_metadata",
     "write_csv",
@@ -801,11 +802,24 @@ def write_parquet(df: Any, path: str | os.PathLike, *, metadata: Mapping[str, An
                   arrays: Mapping[str, Any] | None = None, compression: str = "zstd",
                   row_group_size: int | None = None) -> Path:
     """Write Parquet (the data service's columnar storage)."""
+    return write_parquet_table(to_arrow(df, arrays=arrays), path, metadata=metadata, compression=compression,
+                               row_group_size=row_group_size)
+
+
+def write_parquet_table(table: Any, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None,
+                        compression: str = "zstd", row_group_size: int | None = None) -> Path:
+    """Write an Arrow table (per-station arrays as fixed-size lists) as :func:`write_parquet` does."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    pq.write_table(to_arrow(df, arrays=arrays, metadata=metadata), path, compression=compression,
-                   row_group_size=row_group_size)
+    if metadata:
+        table = table.replace_schema_metadata({"kcdc": _dumps(dict(metadata))})
+    # Measured values seldom repeat: a dictionary page for a float column is tried, fails
+    # and costs a third of the write (benchmarks/datarequests.py); run numbers and strings keep it.
+    keep = [f.name for f in table.schema if not pa.types.is_floating(f.type)
+            and not (pa.types.is_fixed_size_list(f.type) and pa.types.is_floating(f.type.value_type))]
+    pq.write_table(table, path, compression=compression, row_group_size=row_group_size, use_dictionary=keep)
     return path
 
 
