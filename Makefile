@@ -3,7 +3,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 EXTRAS := hub,sim,datacentre,singleuser,test
 
-.PHONY: setup host venv images oidc-node browser-node up down status test test-unit test-e2e bench lock docs
+.PHONY: setup host venv images oidc-node browser-node up down status test test-unit test-e2e bench lock docs translations
 
 setup: host venv images oidc-node browser-node
 
@@ -60,3 +60,7 @@ lock:
 
 docs: venv
 	$(VENV)/bin/astrohub settings-doc
+
+# New and changed strings into the catalogues (src/astrohub/locale), then what is left to translate.
+translations: venv
+	$(PYTHON) -m astrohub.translations update

@@ -196,9 +196,11 @@ def _ops(settings: Settings) -> Part:
 
 def _login(settings: Settings, c: Config) -> Part:
     """Login page, OpenID Connect providers, course groups and roles, log redaction."""
-    from . import courses, oidc  # oauthenticator is imported only where the hub runs
+    from . import courses, hublanguage, i18n, oidc  # oauthenticator and jinja2 only where the hub runs
 
     c.JupyterHub.template_paths = [str(TEMPLATES)]
+    # The pages in their visitor's language (?lang=, cookie astrohub_lang, Accept-Language).
+    c.JupyterHub.jinja_environment_options = dict(hublanguage.JINJA_OPTIONS)
     # Every log line of the hub passes a filter that masks codes, states and tokens.
     c.JupyterHub.logging_config = {
         "filters": {"redact": {"()": "astrohub.redact.RedactSecrets"}},
@@ -219,7 +221,8 @@ def _login(settings: Settings, c: Config) -> Part:
     else:
         _apply_oidc(settings, c, course_list)
         login_providers = [{"key": p.key, "name": p.display_name} for p in oidc.providers(settings)]
-    c.JupyterHub.template_vars = {"site_name": SITE_NAME, "login_providers": login_providers}
+    c.JupyterHub.template_vars = {"site_name": SITE_NAME, "login_providers": login_providers,
+                                  "languages": dict(i18n.LANGUAGES)}
     return part
 
 

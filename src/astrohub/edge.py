@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import portal
+from . import i18n, portal
 from .settings import Settings, SettingsError
 
 # Ports inside the edge container; the host ports are settings (http_port, redirect_port).
@@ -33,6 +33,8 @@ PROXY = "proxy:8000"
 ROOT_CERT_PATH = "/data/caddy/pki/authorities/local/root.crt"
 CA_NAME = "astroparticle.online local CA"
 SECRETS = ("tls_certificate", "tls_key")
+# How long the remembered choice of language lasts (a school year and more).
+COOKIE_AGE = 400 * 24 * 3600
 # The user caddy runs as in images/edge (its build checks this number).
 CADDY_UID = "999"
 
@@ -163,8 +165,9 @@ def caddyfile(settings: Settings) -> str:
         f"\t\thost {' '.join(name for name in site_names(settings) if not name.startswith('*'))}\n"
         "\t\tpath / /portal/*\n"
         "\t}\n"
+        f"{_language_choice()}"
         "\thandle @portal {\n"
-        "\t\trewrite / /portal/index.html\n"
+        f"{_portal_language()}"
         f"\t\troot * {portal.ROOT}\n"
         "\t\tfile_server\n"
         # Nothing but the site's own files: no script of anyone else's can run in them.
@@ -183,6 +186,40 @@ def caddyfile(settings: Settings) -> str:
         f"http://:{HTTP_PORT} {{\n"
         f"\tredir https://{public}{{uri}} 308\n"
         "}\n"
+    )
+
+
+def _language_choice() -> str:
+    """An explicit choice of language (``?lang=de`` anywhere, a page under ``/portal/de/``)
+    is remembered in the cookie the hub and the portal read (astrohub.i18n)."""
+    cookie = f"Path=/; Max-Age={COOKIE_AGE}; SameSite=Lax; Secure"
+    out = []
+    for lang in i18n.LANGUAGES:
+        out += [f"\t@{i18n.COOKIE}_{lang} {{\n", f"\t\tquery {i18n.QUERY}={lang}\n", "\t}\n",
+                f"\theader @{i18n.COOKIE}_{lang} +Set-Cookie \"{i18n.COOKIE}={lang}; {cookie}\"\n",
+                f"\t@{i18n.COOKIE}_{lang}_page path /portal/{lang}/*\n",
+                f"\theader @{i18n.COOKIE}_{lang}_page +Set-Cookie \"{i18n.COOKIE}={lang}; {cookie}\"\n"]
+    return "".join(out)
+
+
+def _portal_language() -> str:
+    """``/`` and ``/portal/<page>`` are the page in the visitor's language, as the hub picks
+    it (astrohub.i18n.negotiate): ``?lang=``, the cookie, the first of ours that
+    ``Accept-Language`` lists (browsers list by preference), English."""
+    ours = "|".join(i18n.LANGUAGES)
+    source = f"{{query.{i18n.QUERY}}}|{{cookie.{i18n.COOKIE}}}|{{header.Accept-Language}}"
+    return (
+        f"\t\tmap \"{source}\" {{portal_lang}} {{\n"
+        f"\t\t\t~^({ours})\\| ${{1}}\n"
+        f"\t\t\t~^[^|]*\\|({ours})\\| ${{1}}\n"
+        f"\t\t\t~^[^|]*\\|[^|]*\\|[^|]*?\\b({ours})\\b ${{1}}\n"
+        f"\t\t\tdefault {i18n.DEFAULT}\n"
+        "\t\t}\n"
+        "\t\t@page path_regexp page ^/portal/([a-z]+\\.html)$\n"
+        "\t\trewrite @page /portal/{portal_lang}/{re.page.1}\n"
+        "\t\trewrite / /portal/{portal_lang}/index.html\n"
+        # Caches keep one answer per language.
+        "\t\theader Vary \"Accept-Language, Cookie\"\n"
     )
 
 

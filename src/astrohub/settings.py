@@ -18,6 +18,8 @@ from typing import Any, Callable, Mapping
 
 from servicekit.settings import flag
 
+from .i18n import mark
+
 PREFIX = "ASTROHUB_"
 SECRETS_DIR = "/run/secrets"
 
@@ -238,8 +240,9 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("courses", _courses, (), "Courses and who teaches them: `course:teacher_group[:student_group]`, comma-separated (e.g. `astro101:teachers-astro101:students-astro101`). Teachers get the hub groups `formgrade-<course>` and `nbgrader-<course>`, students `nbgrader-<course>`; read it with `astrohub.courses.course_list(settings)`.", section="login"),
     Setting("token_refresh_age", _int_at_least(0), 300, "OpenID Connect: seconds between checks of a user's provider tokens; an access token that expires within `token_refresh_margin` is renewed with the refresh token (0: check only before a server starts).", section="login"),
     Setting("token_refresh_margin", _int_at_least(0), 120, "OpenID Connect: renew an access token this many seconds before it expires.", section="login"),
-    *_provider_settings("kcdc", "KCDC account"),
-    *_provider_settings("gradlci", "GRADLCI account"),
+    # The default button texts are in the catalogues too (the login page translates them).
+    *_provider_settings("kcdc", mark("KCDC account")),
+    *_provider_settings("gradlci", mark("GRADLCI account")),
     # -- the open data (src/datacentre): real KCDC data forwarded through the hub
     Setting("kcdc_upstream_url", _optional_base_url, "", "A KCDC to forward data shops to: the KCDC web portal (e.g. `https://kcdc.iap.kit.edu/`, `kcdc_upstream_kind = portal`) or another data service (`api`). Students then get that KCDC's data through the hub's data service under their own per-user limits, without a KCDC account of their own. Empty: only the bundled (simulated) data shops.", section="open data"),
     Setting("kcdc_upstream_kind", _str, "portal", "What `kcdc_upstream_url` is: `portal` (the KCDC web portal, logged in as `kcdc_upstream_username`) or `api` (another data service of this kind, with a token).", choices=("portal", "api"), section="open data"),

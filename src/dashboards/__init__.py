@@ -21,22 +21,28 @@ class Dashboard(NamedTuple):
     minutes: int  # time a visitor spends with it
 
 
+def _(text: str) -> str:
+    """Marks a text for translation (extracted into astrohub's catalogues, babel.cfg):
+    the portal's gallery shows it in the visitor's language."""
+    return text
+
+
 #: notebook file -> its entry, in the landing page's and the gallery's order.
 DASHBOARDS = {
     "spectrum.ipynb": Dashboard(
-        "Cosmic-ray energy spectrum",
-        "KASCADE, KASCADE-Grande and Tunka-133 side by side against the published points: find the knee.",
-        "secondary school and up", 10),
+        _("Cosmic-ray energy spectrum"),
+        _("KASCADE, KASCADE-Grande and Tunka-133 side by side against the published points: find the knee."),
+        _("secondary school and up"), 10),
     "event-display.ipynb": Dashboard(
-        "Air-shower event display",
-        "One shower on the 252 KASCADE stations: energy deposits and arrival times.", "everyone", 5),
+        _("Air-shower event display"),
+        _("One shower on the 252 KASCADE stations: energy deposits and arrival times."), _("everyone"), 5),
     "composition.ipynb": Dashboard(
-        "Light or heavy? The Ne-Nmu plane",
-        "Electrons against muons: protons and iron nuclei make different showers.", "upper secondary and up", 10),
+        _("Light or heavy? The Ne-Nmu plane"),
+        _("Electrons against muons: protons and iron nuclei make different showers."), _("upper secondary and up"), 10),
     "arrival-directions.ipynb": Dashboard(
-        "Where do cosmic rays come from?",
-        "Arrival directions on the sky: zenith and azimuth of every shower.", "everyone", 5),
+        _("Where do cosmic rays come from?"),
+        _("Arrival directions on the sky: zenith and azimuth of every shower."), _("everyone"), 5),
     "data-explorer.ipynb": Dashboard(
-        "Data explorer",
-        "Pick a data shop, columns and cuts: scatter plot, histogram or heat map, no code.", "university", 15),
+        _("Data explorer"),
+        _("Pick a data shop, columns and cuts: scatter plot, histogram or heat map, no code."), _("university"), 15),
 }
