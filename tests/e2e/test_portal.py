@@ -2,7 +2,9 @@
 gallery of the public dashboards are files the edge serves (no hub, no kernel), reached
 without an account from the login page, and every public page passes an automated
 accessibility check (axe-core: no serious or critical violation), works with the
-keyboard and fits a phone's width."""
+keyboard and fits a phone's width. In English, German and Russian (issue 15): the
+browser's language chooses, the switch changes it and the edge remembers it for the hub's
+login page too."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from .test_login_browser import ARTIFACTS, CHROMIUM_ARGS
 
 AXE = ROOT / "tests/support/browser/node_modules/axe-core/axe.min.js"
 PHONE = {"width": 390, "height": 844}
-PUBLIC = ["/", "/portal/dashboards.html", "/hub/login"]
+PUBLIC = ["/", "/portal/dashboards.html", "/hub/login",
+          "/portal/de/index.html", "/portal/ru/dashboards.html", "/hub/login?lang=de", "/hub/login?lang=ru"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,11 @@ def test_the_home_page_and_the_gallery_are_the_edges_files(stack):
     assert all(href in landing for href in hrefs)
     # the hub's own pages are where they were
     assert requests.get(stack.local_url + "/hub/api/", timeout=30).json()["version"]
+    # one rendering per language
+    for lang in ("en", "de", "ru"):
+        for page in ("index.html", "dashboards.html"):
+            r = requests.get(f"{stack.local_url}/portal/{lang}/{page}", timeout=30)
+            assert r.status_code == 200 and f'<html lang="{lang}">' in r.content.decode("utf-8"), (lang, page)
 
 
 @pytest.mark.browser
@@ -89,3 +97,30 @@ def test_a_visitor_finds_a_dashboard_from_the_login_page_with_the_keyboard(brows
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{first}**", timeout=60_000)
     page.close()
+
+
+@pytest.mark.browser
+def test_a_german_browser_gets_german_pages_and_a_switch_to_russian_is_remembered_at_the_login(browser, stack):
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(stack.local_url + "/")
+    assert page.get_attribute("html", "lang") == "de"
+    assert page.inner_text("#hero-title") == "Kosmische Strahlung mit den Daten echter Detektoren"
+    assert page.inner_text("nav[aria-label='Hauptnavigation'] a.button") == "Anmelden"
+    page.click("#lang-ru")
+    page.wait_for_url("**/portal/ru/index.html")
+    assert page.inner_text("#hero-title") == "Космические лучи: данные настоящих детекторов"
+    page.click("nav[aria-label='Основная навигация'] >> text=Интерактивные панели")
+    page.wait_for_url("**/portal/dashboards.html")
+    assert page.inner_text("h1") == "Общедоступные интерактивные панели"
+    # the hub reads the edge's cookie: its login page is Russian too, with the switch
+    page.goto(stack.local_url + "/hub/login")
+    assert page.title() == "astroparticle.online - вход"
+    assert page.get_attribute("html", "lang") == "ru"
+    assert page.inner_text("label[for='username_input']") == "Имя пользователя:"
+    assert page.get_attribute("#login_submit", "value") == "Войти"
+    page.click("#lang-de")
+    page.wait_for_url("**/hub/login?lang=de")
+    assert page.inner_text("label[for='username_input']") == "Benutzername:"
+    page.screenshot(path=str(ARTIFACTS / "portal-login-de.png"), full_page=True)
+    context.close()

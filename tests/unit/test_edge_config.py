@@ -187,3 +187,22 @@ def test_the_portal_pages_are_files_at_the_edge_but_not_on_users_subdomains():
     stack = topology.service(settings(), "edge")
     assert {stack.configs[portal.config_key(name)] for name in portal.PAGES} == {
         f"{portal.ROOT}/portal/{name}" for name in portal.PAGES}
+
+
+def test_the_portal_is_served_in_the_visitors_language_and_an_explicit_choice_is_remembered():
+    text = edge.caddyfile(settings())
+    portal_block = text.split("\thandle @portal {\n", 1)[1].split("\n\t}\n", 1)[0]
+    # ?lang=, the cookie, the first of ours the browser lists, English (as astrohub.i18n.negotiate)
+    assert ('\t\tmap "{query.lang}|{cookie.astrohub_lang}|{header.Accept-Language}" {portal_lang} {\n'
+            "\t\t\t~^(en|de|ru)\\| ${1}\n\t\t\t~^[^|]*\\|(en|de|ru)\\| ${1}\n"
+            "\t\t\t~^[^|]*\\|[^|]*\\|[^|]*?\\b(en|de|ru)\\b ${1}\n\t\t\tdefault en\n\t\t}\n") in portal_block
+    assert "\t\trewrite @page /portal/{portal_lang}/{re.page.1}\n\t\trewrite / /portal/{portal_lang}/index.html\n" in portal_block
+    assert '\t\theader Vary "Accept-Language, Cookie"\n' in portal_block
+    # the choice is remembered on every path of the site (the hub reads the same cookie), https only
+    site = text.split("\thandle @portal {\n", 1)[0]
+    for lang in ("en", "de", "ru"):
+        cookie = f'+Set-Cookie "astrohub_lang={lang}; Path=/; Max-Age={edge.COOKIE_AGE}; SameSite=Lax; Secure"'
+        assert f"\t@astrohub_lang_{lang} {{\n\t\tquery lang={lang}\n\t}}\n\theader @astrohub_lang_{lang} {cookie}\n" in site
+        assert f"\t@astrohub_lang_{lang}_page path /portal/{lang}/*\n\theader @astrohub_lang_{lang}_page {cookie}\n" in site
+    # browsers keep a cookie at most 400 days
+    assert edge.COOKIE_AGE <= 400 * 24 * 3600
