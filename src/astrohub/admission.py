@@ -17,6 +17,8 @@ from collections import deque
 from contextlib import asynccontextmanager
 from typing import Hashable
 
+from . import i18n
+
 
 class Withdrawn(RuntimeError):
     """The start was called off (its server stopped) while it waited in line."""
@@ -168,14 +170,19 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def about(seconds: float) -> str:
-    """A rough duration as a person says it: 'about 30 s', 'about 3 min'."""
-    if seconds < 90:
-        return f"about {max(5, 5 * round(seconds / 5))} s"
-    return f"about {round(seconds / 60)} min"
+def describe(place: int, estimate: float | None, lang: str = i18n.DEFAULT) -> str:
+    """What a waiting student reads, in their language: '8th in line, about 30 s'."""
+    # English says the place as an ordinal; German and Russian name it ("Platz 8", "место 8").
+    values = {"place": ordinal(place) if lang == i18n.DEFAULT else str(place)}
+    if estimate is None:
+        text = i18n.gettext_(lang, "%(place)s in line to start")
+    elif estimate < 90:
+        # a rough duration, as a person says it
+        text, values["seconds"] = i18n.gettext_(lang, "%(place)s in line, about %(seconds)s s"), max(5, 5 * round(estimate / 5))
+    else:
+        text, values["minutes"] = i18n.gettext_(lang, "%(place)s in line, about %(minutes)s min"), round(estimate / 60)
+    return text % values
 
 
-def describe(place: int, estimate: float | None) -> str:
-    """What a waiting student reads: '8th in line, about 30 s'."""
-    where = f"{ordinal(place)} in line"
-    return f"{where}, {about(estimate)}" if estimate is not None else f"{where} to start"
+def your_turn(lang: str = i18n.DEFAULT) -> str:
+    return i18n.gettext_(lang, "Your turn: starting your server")

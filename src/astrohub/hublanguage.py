@@ -14,8 +14,14 @@ from . import i18n
 
 
 def request_language(context) -> str:
-    """``?lang=``, else the cookie ``astrohub_lang``, else ``Accept-Language``, else English."""
-    request = getattr(getattr(context.get("static_url"), "__self__", None), "request", None)
+    """The language of the request a page is rendered for."""
+    return handler_language(getattr(context.get("static_url"), "__self__", None))
+
+
+def handler_language(handler) -> str:
+    """``?lang=``, else the cookie ``astrohub_lang``, else ``Accept-Language``, else English
+    (no request: English)."""
+    request = getattr(handler, "request", None)
     if request is None:
         return i18n.DEFAULT
     query = request.query_arguments.get(i18n.QUERY, [b""])[0].decode("utf-8", "replace")

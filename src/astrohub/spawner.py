@@ -27,7 +27,8 @@ from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from servicekit.server_roles import ROLE_VARIABLE
 
-from .admission import StartLine, describe
+from .admission import StartLine, describe, your_turn
+from .hublanguage import handler_language
 from .swarm import NODE_LABEL
 
 # Task states after which a task's container is gone.
@@ -138,11 +139,13 @@ class AstroSwarmSpawner(SwarmSpawner):
     async def progress(self):
         """The spawn-pending page: the place in line and an estimate, then the start itself."""
         line = await self.start_line()
+        # in the language of the request that asked for the start (JupyterHub keeps its handler)
+        lang = handler_language(getattr(self, "handler", None))
         first, shown = None, ""
         while not self.turn_came.is_set():
             place = line.place(self)
             # Only news: the page keeps every message in its event log.
-            if place is not None and (message := describe(place, line.estimate(self))) != shown:
+            if place is not None and (message := describe(place, line.estimate(self), lang)) != shown:
                 first, shown = first or place, message
                 yield {"progress": round(20 * (first - place + 1) / (first + 1)), "message": message}
             # The estimate also changes with time: refreshed at least every few seconds.
@@ -150,7 +153,7 @@ class AstroSwarmSpawner(SwarmSpawner):
                 await asyncio.wait_for(line.moved(), 5)
             except asyncio.TimeoutError:
                 pass
-        yield {"progress": 25, "message": "Your turn: starting your server"}
+        yield {"progress": 25, "message": your_turn(lang)}
         async for event in super().progress():
             yield event
 

@@ -21,8 +21,8 @@ from . import i18n
 PROJECT = "astroparticle.online"
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "babel.cfg"
-#: marker functions besides Babel's defaults (_, gettext, ngettext, ...)
-KEYWORDS = {"mark": None}
+#: marker functions besides Babel's defaults (_, gettext, ngettext, ...): the message's argument
+KEYWORDS = {"mark": None, "gettext_": (2,)}
 GLOSSARY = i18n.LOCALE_DIR / "glossary.csv"
 TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT)
 # %(name)s and %s (Jinja's newstyle gettext, Python), {name} (str.format)

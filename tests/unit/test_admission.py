@@ -184,3 +184,61 @@ def test_the_message_a_waiting_student_reads():
     assert describe(1, 2) == "1st in line, about 5 s"
     assert describe(40, 200) == "40th in line, about 3 min"
     assert describe(3, None) == "3rd in line to start"
+
+
+def test_the_message_is_in_the_language_of_the_request_that_asked_for_the_start():
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    from astrohub.admission import your_turn
+    from astrohub.hublanguage import handler_language
+
+    assert describe(8, 31, "de") == "Platz 8 in der Warteschlange, noch etwa 30 s"
+    assert describe(40, 200, "ru") == "Место в очереди: 40, ждать около 3 мин"
+    assert describe(3, None, "ru") == "Место в очереди: 3"
+    assert your_turn("de") == "Sie sind an der Reihe: Ihr Server wird gestartet"
+
+    class Handler:  # what JupyterHub keeps as spawner.handler while the start runs
+        request = HTTPServerRequest(start_line=RequestStartLine("POST", "/hub/api/users/a/server", "HTTP/1.1"),
+                                    headers=HTTPHeaders({"Host": "hub", "Cookie": "astrohub_lang=ru",
+                                                         "Accept-Language": "de"}))
+
+    assert handler_language(Handler()) == "ru"
+    assert handler_language(None) == "en"
+
+
+def test_the_spawn_pending_page_reads_the_line_in_the_students_language():
+    """AstroSwarmSpawner.progress up to the turn: the messages of the line, then 'your turn'."""
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    from astrohub.spawner import AstroSwarmSpawner
+
+    class Line:
+        def place(self, key):
+            return 2
+
+        def estimate(self, key):
+            return 31
+
+        async def moved(self):
+            waiting.turn_came.set()
+
+    class Waiting:  # the parts of a spawner that progress() reads while it waits
+        turn_came = asyncio.Event()
+        handler = type("Handler", (), {"request": HTTPServerRequest(
+            start_line=RequestStartLine("GET", "/hub/spawn/alice", "HTTP/1.1"),
+            headers=HTTPHeaders({"Host": "hub", "Accept-Language": "de-DE,de"}))})()
+
+        async def start_line(self):
+            return Line()
+
+    waiting = Waiting()
+
+    async def main():
+        events = []
+        async for event in AstroSwarmSpawner.progress(waiting):
+            events.append(event["message"])
+            if len(events) == 2:
+                return events
+
+    assert run(main()) == ["Platz 2 in der Warteschlange, noch etwa 30 s",
+                           "Sie sind an der Reihe: Ihr Server wird gestartet"]
