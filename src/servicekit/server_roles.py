@@ -38,7 +38,9 @@ _OFF = {
     "formgrader": _UNUSED + ("voila.server_extension",),
 }
 # What each role loads in place of what it leaves out.
-_ON = {"student": ("servicekit.nbgrader_on_first_use",)}
+_ON = {"student": ("servicekit.nbgrader_on_first_use",),
+       # the course's deadlines page (extensions, the grades CSV) beside nbgrader's formgrader
+       "formgrader": ("servicekit.deadlines",)}
 ROLES = tuple(_OFF)
 # A server started without the variable (by hand, or by an older hub) loads what a teacher's does.
 DEFAULT_ROLE = "teacher"

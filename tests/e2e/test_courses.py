@@ -113,6 +113,22 @@ def test_the_teacher_collects_autogrades_and_returns_feedback(hub, course):
     assert gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG)) == {RIGHT: 3.0, WRONG: 0.0}
 
 
+def test_the_teachers_deadlines_page_and_grades_csv_match_the_gradebook(hub, course):
+    import csv
+    import io
+
+    t = course["teacher"]
+    page = hub.server("GET", FORMGRADER, "/deadlines", token=t)
+    assert page.status_code == 200, page.text[:300]
+    assert f'id="row-{ASSIGNMENT}-{RIGHT}"' in page.text and f'id="row-{ASSIGNMENT}-{WRONG}"' in page.text
+    r = hub.server("GET", FORMGRADER, "/deadlines/grades.csv", token=t)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    totals = {}
+    for row in csv.DictReader(io.StringIO(r.text)):
+        totals[row["student_id"]] = totals.get(row["student_id"], 0.0) + float(row["points"])
+    assert {k: totals[k] for k in (RIGHT, WRONG)} == gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG))
+
+
 @pytest.mark.parametrize("student,score", [(RIGHT, "3.0 / 5.0"), (WRONG, "0.0 / 5.0")])
 def test_students_fetch_their_feedback_with_the_right_score_and_no_hidden_tests(hub, course, student, score):
     ok(nbgrader(hub, student, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
@@ -264,7 +280,8 @@ def exchange_call(hub, student, method, path) -> int:
 
 def test_a_student_cannot_open_the_formgrader(hub, course):
     token = hub.user_token(RIGHT, note="all of sam's scopes")
-    for path in ("/lab", "/formgrader", "/api/contents/source", "/api/kernels", "/api/status"):
+    for path in ("/lab", "/formgrader", "/api/contents/source", "/api/kernels", "/api/status", "/deadlines",
+                 "/deadlines/grades.csv"):
         r = hub.server("GET", FORMGRADER, path, token=token, allow_redirects=False)
         assert r.status_code == 403, (path, r.status_code)
     assert hub.server("GET", FORMGRADER, "/formgrader", token=course["teacher"]).status_code == 200
