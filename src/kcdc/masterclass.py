@@ -120,9 +120,10 @@ def check(quantity: str, yours: float, published, tolerance: float, source: str,
 
     ``published`` is a number or a range ``(low, high)`` (use ``math.inf`` for a bound);
     the check passes when ``yours`` lies within ``tolerance`` of it. Every notebook
-    explains beside the call why its tolerance is what it is. While ``yours`` depends on
-    an unanswered "your turn" cell (a placeholder), it says so and returns None."""
-    if not answered(yours):
+    explains beside the call why its tolerance is what it is. While ``yours`` or the
+    tolerance depends on an unanswered "your turn" cell (a placeholder), it says so and
+    returns None."""
+    if not (answered(yours) and answered(tolerance)):
         print(f"{quantity}: {NOT_ANSWERED} -- finish the 'your turn' cells above first")
         return None
     low, high = _range(published)
