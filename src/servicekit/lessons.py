@@ -72,6 +72,9 @@ def versions(source: Path):
     if meta is not None:
         try:
             card = nbformat.v4.new_markdown_cell(lesson_card(meta))
+            if not _is_title(cells[0] if cells else {}):
+                # a note tagged above the title would take the title into the teachers' cell
+                raise LessonError("a lesson starts with its title (# ...) in a cell of its own kind, untagged")
         except LessonError as e:
             raise LessonError(f"{source}: {e}") from None
         cells.insert(1, card)
@@ -86,6 +89,10 @@ def versions(source: Path):
         nbformat.validate(out)
         built.append(out)
     return tuple(built)
+
+
+def _is_title(cell) -> bool:
+    return cell.get("cell_type") == "markdown" and not tags(cell) and cell.get("source", "").startswith("# ")
 
 
 def title(nb) -> str:

@@ -98,13 +98,15 @@ def test_the_build_writes_into_new_folders_only(library, tmp_path):
         lessons.build(library, tmp_path / "students", tmp_path / "teachers")
 
 
-@pytest.mark.parametrize("change, message", [("  goals: [one, two, three]", "3-4 learning goals"),
-                                              ("  level: school", "level 'college'"),
-                                              ("  duration_min: 45", "lacks duration_min")])
-def test_a_lesson_block_without_the_templates_parts_stops_the_build(library, tmp_path, change, message):
+@pytest.mark.parametrize("change, broken, message", [
+    ("  goals: [one, two, three]", "  goals: [one]", "3-4 learning goals"),
+    ("  level: school", "  level: college", "level 'college'"),
+    ("  duration_min: 45", "", "lacks duration_min"),
+    # a teacher's note above the title: the title would vanish from the student version
+    ("---\n\n# 1. A lesson", '---\n\n+++ {"tags": ["teacher"]}\n\nnote\n\n# 1. A lesson', "starts with its title")])
+def test_a_lesson_without_the_templates_parts_stops_the_build(library, tmp_path, change, broken, message):
     source = library / "01-a-lesson" / "01-a-lesson.md"
-    broken = {"  goals: [one, two, three]": "  goals: [one]", "  level: school": "  level: college",
-              "  duration_min: 45": ""}[change]
+    assert change in SOURCE
     source.write_text(SOURCE.replace(change, broken))
     assert lessons.main([str(library), str(tmp_path / "s"), str(tmp_path / "t")]) == 1
     with pytest.raises(lessons.LessonError, match=message):
@@ -145,6 +147,8 @@ def test_a_converted_masterclass_has_the_lesson_template(name):
     nb = jupytext.read(LIBRARY / name / f"{name}.md", fmt="myst")
     meta = nb.metadata["lesson"]
     lessons.lesson_card(meta)  # level, duration, prerequisites, 3-4 goals
+    student, _ = lessons.versions(LIBRARY / name / f"{name}.md")
+    assert student.cells[0].source.startswith("# ") and student.cells[1].source.startswith("**Level:**")
     assert meta["level"] in lessons.LEVELS and meta["duration_min"] > 0 and meta["prerequisites"]
     cells = nb.cells
     exercises = [i for i, c in enumerate(cells) if c.cell_type == "code" and lessons.YOUR_TURN in lessons.tags(c)]
