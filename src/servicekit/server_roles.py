@@ -43,7 +43,9 @@ _OFF = {
     "formgrader": _UNUSED + ("voila.server_extension", JUPYTEXT),
 }
 # What each role loads in place of what it leaves out.
-_ON = {"student": ("servicekit.nbgrader_on_first_use",),
+_ON = {"student": ("servicekit.nbgrader_on_first_use", "servicekit.visitors"),
+       # who else opens a teacher's server (admins) is logged too
+       "teacher": ("servicekit.visitors",),
        # the course's deadlines page (extensions, the grades CSV) beside nbgrader's formgrader
        "formgrader": ("servicekit.deadlines",)}
 ROLES = tuple(_OFF)

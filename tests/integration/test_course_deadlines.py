@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -24,7 +22,7 @@ import requests
 from nbgrader.api import Gradebook
 from servicekit import deadlines, grade_export
 
-from tests.support.net import free_port
+from tests.support.jupyter_server import jupyter_server
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE, ASSIGNMENT = "term101", "ps1"
@@ -145,33 +143,10 @@ def test_the_per_question_csv_sums_to_the_gradebook_and_lists_everyone(course):
 @pytest.fixture(scope="module")
 def formgrader(course):
     """A real Jupyter server in the course folder with nbgrader's formgrader and the page."""
-    port, token = free_port(), "deadlines-test-token"
-    config = course.parent / f"{COURSE}-server"
-    config.mkdir(exist_ok=True)
-    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
-        "nbgrader.server_extensions.formgrader": True, "servicekit.deadlines": True,
-        "jupyter_lsp": False, "voila.server_extension": False}}}))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_TOKEN=token,
-               JUPYTER_RUNTIME_DIR=str(config / "runtime"), JUPYTER_DATA_DIR=str(config / "data"),
-               PYTHONPATH=f"{ROOT / 'src'}:{os.environ.get('PYTHONPATH', '')}")
-    log = open(course.parent / f"{COURSE}-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", f"--port={port}", "--ip=127.0.0.1",
-                             "--no-browser", "--allow-root", f"--ServerApp.root_dir={course}"], cwd=course, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(f"{url}/api", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, (course.parent / f"{COURSE}-server.log").read_text()
-        time.sleep(0.3)
-    yield url, {"Authorization": f"token {token}"}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    extensions = {"nbgrader.server_extensions.formgrader": True, "servicekit.deadlines": True,
+                  "jupyter_lsp": False, "voila.server_extension": False}
+    with jupyter_server(course, course.parent / f"{COURSE}-server", extensions) as (url, auth, _log):
+        yield url, auth
 
 
 def test_the_page_shows_who_was_late_and_refuses_strangers(formgrader):
