@@ -3,7 +3,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 EXTRAS := hub,sim,datacentre,singleuser,test
 
-.PHONY: setup host venv images oidc-node browser-node up down status test test-unit test-e2e bench lock docs translations
+.PHONY: setup host venv images oidc-node browser-node up down status test test-unit test-e2e bench lock docs lessons translations
 
 setup: host venv images oidc-node browser-node
 
@@ -57,6 +57,11 @@ bench: setup
 
 lock:
 	sh requirements/make-lock.sh
+
+# The masterclasses' student and teacher notebooks, built from their sources as the user image builds them.
+lessons: venv
+	rm -rf build/lessons
+	PYTHONPATH=src $(PYTHON) -m servicekit.lessons masterclasses build/lessons/students build/lessons/teachers
 
 docs: venv
 	$(VENV)/bin/astrohub settings-doc

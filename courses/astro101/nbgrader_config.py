@@ -8,3 +8,8 @@ c.CourseDirectory.course_id = "astro101"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 # Autograding runs every notebook top to bottom; none of astro101 needs more than seconds.
 c.Execute.timeout = 120
+# Late work (servicekit.late_penalty): 10 % of the score for each day begun after the due
+# date plus the student's extension (the formgrader's /deadlines page gives extensions).
+c.AssignLatePenalties.plugin_class = "servicekit.late_penalty.CourseLatePenalty"
+c.CourseLatePenalty.rule = "percent-per-day"
+c.CourseLatePenalty.percent_per_day = 10

@@ -83,6 +83,17 @@ def course_roles(course_list: Iterable[Course]) -> list[dict]:
                 "list:services",
             ],
         })
+        if c.student_group:
+            # Course staff help in their students' servers (open them, start one that is
+            # stopped), scoped to the course's student group, never beyond it: no hub
+            # admin. Each visit is logged by the student's server (servicekit.visitors).
+            roles.append({
+                "name": f"course-staff-{c.name}",
+                "description": f"teachers of {c.name} open and start the servers of its students",
+                "groups": [f"formgrade-{c.name}"],
+                "scopes": [f"access:servers!group={c.student_group}", f"servers!group={c.student_group}",
+                           f"read:users!group={c.student_group}", f"list:users!group={c.student_group}"],
+            })
     return roles
 
 

@@ -3,7 +3,8 @@
 Only what every masterclass repeats lives here: fetching a selection with its data-shop
 metadata, the exposure-corrected flux, the published points shipped beside a notebook,
 bokeh figures with the same look, and the "your result vs published" check whose
-printed marker the tests look for. The physics steps stay in the notebooks.
+printed marker the tests look for, and the check of a student's answer in a "your turn"
+cell (``answer``). The physics steps stay in the notebooks.
 """
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from .spectrum import flux  # noqa: F401  (mc.flux in the notebooks)
 
 PASSED = "RESULT CHECK PASSED"
 FAILED = "RESULT CHECK FAILED"
+#: printed by ``answer`` (and ``check``) while a "your turn" scaffold still holds its placeholder
+NOT_ANSWERED = "not answered yet"
+#: printed by ``answer`` on a right answer, and only then
+ANSWER_PASSED = "PASSED"
+#: printed by ``answer`` on a wrong answer, with the hint
+ANSWER_WRONG = "NOT YET"
 #: every check made in this kernel: dicts with quantity, yours, published, low, high, passed
 RESULTS: list[dict] = []
+#: every "your turn" answer checked in this kernel: dicts with name, passed (None: not answered)
+ANSWERS: list[dict] = []
 
 _client = None
 
@@ -74,13 +83,50 @@ def histogram(fig, values, edges, **kw):
     return counts
 
 
-def check(quantity: str, yours: float, published, tolerance: float, source: str, unit: str = "") -> bool:
+def answered(value) -> bool:
+    """False while ``value`` is a scaffold's placeholder (``...`` or ``None``)."""
+    return value is not ... and value is not None
+
+
+def _range(expected) -> tuple[float, float]:
+    return (expected, expected) if not isinstance(expected, (tuple, list)) else tuple(expected)
+
+
+def answer(name: str, value, expected, tolerance: float = 0.0, hint: str = "") -> bool | None:
+    """Check a student's answer to a "your turn" cell and print the verdict.
+
+    ``expected`` is a number or a range ``(low, high)``; the answer is right within
+    ``tolerance`` of it. Prints ``not answered yet`` (returns None) while ``value`` is the
+    scaffold's placeholder, the ``hint`` on a wrong answer (returns False: the expected
+    value is never shown, so the hint must not give it away either), ``PASSED`` on a
+    right one (returns True)."""
+    if not answered(value):
+        print(f"{name}: {NOT_ANSWERED} -- replace the ... in the cell above and run it again")
+        ANSWERS.append({"name": name, "passed": None})
+        return None
+    low, high = _range(expected)
+    try:
+        right = bool(low - tolerance <= float(value) <= high + tolerance)
+    except (TypeError, ValueError):  # e.g. a list or a word where a number was asked for
+        right = False
+        hint = f"the answer should be one number. {hint}"
+    print(f"{ANSWER_PASSED}: {name}" if right else f"{ANSWER_WRONG}: {name} -- hint: {hint}")
+    ANSWERS.append({"name": name, "passed": right})
+    return right
+
+
+def check(quantity: str, yours: float, published, tolerance: float, source: str, unit: str = "") -> bool | None:
     """Compare your result with the published value and print the verdict.
 
     ``published`` is a number or a range ``(low, high)`` (use ``math.inf`` for a bound);
     the check passes when ``yours`` lies within ``tolerance`` of it. Every notebook
-    explains beside the call why its tolerance is what it is."""
-    low, high = (published, published) if not isinstance(published, (tuple, list)) else published
+    explains beside the call why its tolerance is what it is. While ``yours`` or the
+    tolerance depends on an unanswered "your turn" cell (a placeholder), it says so and
+    returns None."""
+    if not (answered(yours) and answered(tolerance)):
+        print(f"{quantity}: {NOT_ANSWERED} -- finish the 'your turn' cells above first")
+        return None
+    low, high = _range(published)
     passed = bool(low - tolerance <= yours <= high + tolerance)
     pub = f"{low:g}" if low == high else f"{low:g} .. {high:g}"
     u = f" {unit}" if unit else ""
@@ -105,5 +151,6 @@ def sec(zenith_deg):
     return 1.0 / np.cos(np.radians(zenith_deg))
 
 
-__all__ = ["fetch", "exposure", "flux", "published_points", "figure", "histogram", "check",
-           "poisson_upper_limit", "sec", "client", "PASSED", "FAILED", "RESULTS"]
+__all__ = ["fetch", "exposure", "flux", "published_points", "figure", "histogram", "check", "answer", "answered",
+           "poisson_upper_limit", "sec", "client", "PASSED", "FAILED", "RESULTS",
+           "ANSWERS", "NOT_ANSWERED", "ANSWER_PASSED", "ANSWER_WRONG"]

@@ -23,6 +23,10 @@ _UNUSED = ("jupyter_lsp", "notebook_shim")
 # their first use (servicekit.nbgrader_on_first_use), not at start.
 NBGRADER_STUDENT = ("nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.validate_assignment")
 
+# Jupytext's contents manager opens the masterclasses' MyST sources as notebooks:
+# teachers edit those; students get built notebooks only (servicekit.lessons).
+JUPYTEXT = "jupyterlab_jupytext"
+
 # What each role leaves out. Students keep nbgrader's student extensions (on first
 # use); grading and the course list are the teachers'. Voila's in-server preview is
 # not used by the masterclasses (the public dashboards are their own service), so
@@ -33,12 +37,17 @@ _OFF = {
         "nbgrader.server_extensions.formgrader",
         "nbgrader.server_extensions.course_list",
         "voila.server_extension",
+        JUPYTEXT,
     ),
     "teacher": _UNUSED,
-    "formgrader": _UNUSED + ("voila.server_extension",),
+    "formgrader": _UNUSED + ("voila.server_extension", JUPYTEXT),
 }
 # What each role loads in place of what it leaves out.
-_ON = {"student": ("servicekit.nbgrader_on_first_use",)}
+_ON = {"student": ("servicekit.nbgrader_on_first_use", "servicekit.visitors"),
+       # who else opens a teacher's server (admins) is logged too
+       "teacher": ("servicekit.visitors",),
+       # the course's deadlines page (extensions, the grades CSV) beside nbgrader's formgrader
+       "formgrader": ("servicekit.deadlines",)}
 ROLES = tuple(_OFF)
 # A server started without the variable (by hand, or by an older hub) loads what a teacher's does.
 DEFAULT_ROLE = "teacher"

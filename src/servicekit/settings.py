@@ -164,6 +164,7 @@ class HubService:
     The token is :func:`servicekit.tokens.hub_token`."""
 
     api_url: str = _hub("JUPYTERHUB_API_URL")  # the hub's REST API
+    user: str = _hub("JUPYTERHUB_USER")  # the owner of the server the hub started
     service_name: str = _hub("JUPYTERHUB_SERVICE_NAME")
     service_prefix: str = _hub("JUPYTERHUB_SERVICE_PREFIX")  # the proxy's route to the service
     service_url: str = _hub("JUPYTERHUB_SERVICE_URL")  # where the service listens

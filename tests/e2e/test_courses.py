@@ -31,7 +31,9 @@ def course(hub):
     for user in (TEACHER, RIGHT, WRONG, OUTSIDER, MALLORY):
         hub.create_user(user)
     members = {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, RIGHT, WRONG, MALLORY],
-               f"nbgrader-{OTHER}": [OUTSIDER]}
+               f"nbgrader-{OTHER}": [OUTSIDER],
+               # the student groups the course-staff roles are scoped to
+               f"students-{COURSE}": [RIGHT, WRONG, MALLORY], f"students-{OTHER}": [OUTSIDER]}
     join_groups(hub, members)
     # Servers start after the groups: their tokens get the exchange scope from the course roles.
     for user in (RIGHT, WRONG, OUTSIDER, MALLORY):
@@ -111,6 +113,22 @@ def test_the_teacher_collects_autogrades_and_returns_feedback(hub, course):
     ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT}", token=t))
     # 3 autograded points; the 2 manual points wait for the teacher.
     assert gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG)) == {RIGHT: 3.0, WRONG: 0.0}
+
+
+def test_the_teachers_deadlines_page_and_grades_csv_match_the_gradebook(hub, course):
+    import csv
+    import io
+
+    t = course["teacher"]
+    page = hub.server("GET", FORMGRADER, "/deadlines", token=t)
+    assert page.status_code == 200, page.text[:300]
+    assert f'id="row-{ASSIGNMENT}-{RIGHT}"' in page.text and f'id="row-{ASSIGNMENT}-{WRONG}"' in page.text
+    r = hub.server("GET", FORMGRADER, "/deadlines/grades.csv", token=t)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    totals = {}
+    for row in csv.DictReader(io.StringIO(r.text)):
+        totals[row["student_id"]] = totals.get(row["student_id"], 0.0) + float(row["points"])
+    assert {k: totals[k] for k in (RIGHT, WRONG)} == gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG))
 
 
 @pytest.mark.parametrize("student,score", [(RIGHT, "3.0 / 5.0"), (WRONG, "0.0 / 5.0")])
@@ -264,10 +282,37 @@ def exchange_call(hub, student, method, path) -> int:
 
 def test_a_student_cannot_open_the_formgrader(hub, course):
     token = hub.user_token(RIGHT, note="all of sam's scopes")
-    for path in ("/lab", "/formgrader", "/api/contents/source", "/api/kernels", "/api/status"):
+    for path in ("/lab", "/formgrader", "/api/contents/source", "/api/kernels", "/api/status", "/deadlines",
+                 "/deadlines/grades.csv"):
         r = hub.server("GET", FORMGRADER, path, token=token, allow_redirects=False)
         assert r.status_code == 403, (path, r.status_code)
     assert hub.server("GET", FORMGRADER, "/formgrader", token=course["teacher"]).status_code == 200
+
+
+def test_a_teacher_helps_in_a_students_server_of_the_course_only_and_it_is_logged(hub, course, stack):
+    from astrohub.swarm import docker
+    from astrohub.topology import user_service_prefix
+
+    teacher = hub.user_token(TEACHER, note="tina helps her students")
+    r = hub.server("GET", RIGHT, "/api/contents", token=teacher, allow_redirects=False)
+    assert r.status_code == 200, r.text[:300]
+    # A student of the other course, and a student's token in a classmate's server: refused.
+    assert hub.server("GET", OUTSIDER, "/api/contents", token=teacher, allow_redirects=False).status_code == 403
+    classmate = hub.user_token(WRONG, note="sue tries sam's server")
+    assert hub.server("GET", RIGHT, "/api/contents", token=classmate, allow_redirects=False).status_code == 403
+    # Course staff is no hub admin: no user removed, no student of another course seen.
+    as_teacher = {"Authorization": f"token {teacher}"}
+    assert hub.api("DELETE", f"/users/{RIGHT}", headers=as_teacher).status_code == 403
+    assert hub.api("GET", f"/users/{OUTSIDER}", headers=as_teacher).status_code in (403, 404)
+    assert hub.api("GET", f"/users/{RIGHT}", headers=as_teacher).status_code == 200
+    service = f"{user_service_prefix(stack.settings)}-{RIGHT}"
+    deadline = time.monotonic() + 60
+    while True:
+        logs = docker("service", "logs", "--raw", service, check=False)
+        if f"visitor: {TEACHER} opened {RIGHT}'s server" in logs.stdout + logs.stderr:
+            break
+        assert time.monotonic() < deadline, (logs.stdout + logs.stderr)[-2000:]
+        time.sleep(2)
 
 
 @pytest.mark.parametrize("method,path", [

@@ -1,16 +1,26 @@
 """Every masterclass runs top to bottom against a real datacentre and its result check passes.
 
-The datacentre serves the real showersim bundle behind a real JupyterHub; each notebook
-runs in a fresh kernel with a student's token in the environment (as in a user server),
-with its own folder as working directory.
+The notebooks are built from their sources as the user image builds them. The datacentre
+serves the real showersim bundle behind a real JupyterHub; each notebook runs in a fresh
+kernel with a student's token in the environment (as in a user server), with its own
+folder as working directory. The teacher version of each masterclass (with the solutions)
+passes every check; the student version of a lesson runs with its "your turn" cells
+untouched and says "not answered yet"; wrong answers get the hints and never PASSED.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.support.masterclasses import MasterclassStack, cell_seconds, masterclass_notebooks, passed_checks
+from kcdc.masterclass import ANSWER_PASSED, ANSWER_WRONG, FAILED, NOT_ANSWERED
+from servicekit.lessons import YOUR_TURN, tags
+from tests.support.masterclasses import (LESSONS, MasterclassStack, cell_seconds, masterclass_notebooks,
+                                         passed_checks, printed_lines)
 
 NOTEBOOKS = masterclass_notebooks()
+TEACHER_NOTEBOOKS = masterclass_notebooks("teachers")
+STUDENT_LESSONS = [p for p in NOTEBOOKS if p.parent.name in LESSONS]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +42,7 @@ def test_the_library_has_ten_masterclasses():
         assert "mc.check(" in text and "widgets." in text and "kcdc" in text, nb_path
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.parent.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", TEACHER_NOTEBOOKS, ids=[p.parent.name for p in TEACHER_NOTEBOOKS])
 def test_masterclass_runs_and_its_result_check_passes(classroom, path, request):
     try:
         nb, seconds = classroom.run(path)
@@ -47,3 +57,38 @@ def test_masterclass_runs_and_its_result_check_passes(classroom, path, request):
     print(f"{path.parent.name}: {seconds:.1f} s ({in_cells:.1f} s in cells); {passed + failed}")
     assert not failed, failed
     assert passed, "the notebook printed no result check"
+    lines = printed_lines(nb)
+    # with the solutions every exercise is answered, and answered right
+    assert not [x for x in lines if NOT_ANSWERED in x or x.startswith(ANSWER_WRONG)]
+    exercises = sum(1 for c in nb.cells if c.cell_type == "code" and YOUR_TURN in tags(c))
+    assert sum(x.startswith(ANSWER_PASSED + ":") for x in lines) == exercises
+
+
+def test_the_lessons_are_built():
+    assert sorted(p.parent.name for p in STUDENT_LESSONS) == sorted(LESSONS)
+
+
+@pytest.mark.parametrize("path", STUDENT_LESSONS, ids=[p.parent.name for p in STUDENT_LESSONS])
+def test_an_untouched_student_version_runs_and_says_not_answered_yet(classroom, path):
+    nb, _ = classroom.run(path)  # an exception in a cell fails here
+    lines = printed_lines(nb)
+    exercises = sum(1 for c in nb.cells if c.cell_type == "code" and YOUR_TURN in tags(c))
+    assert sum(NOT_ANSWERED in x for x in lines) >= exercises + 1  # each exercise and the result check
+    assert not [x for x in lines if "PASSED" in x or x.startswith((FAILED, ANSWER_WRONG))]
+
+
+def wrong_answers(nb):
+    """A student who writes -1 wherever a scaffold asks for a value."""
+    for cell in nb.cells:
+        if YOUR_TURN in tags(cell) and cell.cell_type == "code":
+            cell.source = re.sub(r"^(\w+) = \.\.\.", r"\1 = -1.0", cell.source, flags=re.M)
+
+
+@pytest.mark.parametrize("path", STUDENT_LESSONS, ids=[p.parent.name for p in STUDENT_LESSONS])
+def test_a_wrong_answer_gets_the_hint_and_never_passed(classroom, path):
+    nb, _ = classroom.run(path, edit=wrong_answers)
+    lines = printed_lines(nb)
+    exercises = sum(1 for c in nb.cells if c.cell_type == "code" and YOUR_TURN in tags(c))
+    hints = [x for x in lines if x.startswith(ANSWER_WRONG) and "-- hint: " in x]
+    assert len(hints) == exercises, lines
+    assert not [x for x in lines if "PASSED" in x]

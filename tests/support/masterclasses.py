@@ -5,7 +5,9 @@ Shared by tests/integration/test_masterclasses.py and benchmarks/masterclasses.p
     with MasterclassStack(tmp) as ms:           # bundle, datacentre, hub, one student
         nb, seconds = ms.run(path_to_notebook)  # executed in a fresh kernel, cwd = its folder
 
-The data root is the real showersim bundle (``build_bundle``), generated once into
+The notebooks are built from the library's MyST sources (``servicekit.lessons``) once per
+process, as the user image builds them: ``built_library()`` gives the student and the
+teacher folders. The data root is the real showersim bundle (``build_bundle``), generated once into
 ``ASTROHUB_BUNDLE_CACHE`` (default ``~/.cache/astrohub/bundle-<seed>``) and reused.
 """
 from __future__ import annotations
@@ -20,12 +22,34 @@ from .hub import HubProcess
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "masterclasses"
 STUDENT = "ada"
+#: the masterclasses converted to the lesson template (level, duration, goals, checked
+#: "your turn" cells with solutions); the others are still demos (issue 14)
+LESSONS = ("01-anatomy-of-a-shower", "06-the-knee")
+
+_built: tuple[Path, Path] | None = None
 
 
-def masterclass_notebooks() -> list[Path]:
-    """The masterclasses NN-name/*.ipynb with NN >= 01 (00-welcome has no data step)."""
-    return sorted(p for p in LIBRARY.glob("[0-9][0-9]-*/*.ipynb")
-                  if not p.parent.name.startswith("00-") and ".updated" not in p.name)
+def built_library() -> tuple[Path, Path]:
+    """(students, teachers): the library built from its sources into a temporary folder."""
+    global _built
+    if _built is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        from servicekit.lessons import build
+
+        tmp = Path(tempfile.mkdtemp(prefix="astrohub-lessons-"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        build(LIBRARY, tmp / "students", tmp / "teachers")
+        _built = tmp / "students", tmp / "teachers"
+    return _built
+
+
+def masterclass_notebooks(version: str = "students") -> list[Path]:
+    """The built masterclasses NN-name/*.ipynb with NN >= 01 (00-welcome has no data step)."""
+    folder = built_library()[0 if version == "students" else 1]
+    return sorted(p for p in folder.glob("[0-9][0-9]-*/*.ipynb") if not p.parent.name.startswith("00-"))
 
 
 def bundle_root() -> Path:
@@ -46,20 +70,18 @@ def bundle_root() -> Path:
     return root
 
 
+def printed_lines(nb) -> list[str]:
+    """Every line the notebook's cells printed (stream outputs)."""
+    return [line for cell in nb.cells for out in cell.get("outputs", []) if out.get("output_type") == "stream"
+            for line in out.get("text", "").splitlines()]
+
+
 def passed_checks(nb) -> tuple[list[str], list[str]]:
     """(passed, failed) result-check lines printed by kcdc.masterclass.check."""
     from kcdc.masterclass import FAILED, PASSED
 
-    passed, failed = [], []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            text = out.get("text", "") if out.get("output_type") == "stream" else ""
-            for line in text.splitlines():
-                if line.startswith(PASSED):
-                    passed.append(line)
-                elif line.startswith(FAILED):
-                    failed.append(line)
-    return passed, failed
+    lines = printed_lines(nb)
+    return [x for x in lines if x.startswith(PASSED)], [x for x in lines if x.startswith(FAILED)]
 
 
 def cell_seconds(nb) -> list[tuple[float, str]]:
@@ -111,13 +133,16 @@ class MasterclassStack:
     def logs(self) -> list[tuple[str, str]]:
         return [("JupyterHub", self.hub.log()), ("datacentre", self.dc.log())]
 
-    def run(self, notebook: Path, timeout: int = 120, after: str | None = None):
+    def run(self, notebook: Path, timeout: int = 120, after: str | None = None, edit=None):
         """Execute a notebook top to bottom in a fresh kernel; return (notebook, seconds).
-        ``after``: code run as one more cell at the end (e.g. to read the kernel's peak memory)."""
+        ``after``: code run as one more cell at the end (e.g. to read the kernel's peak memory);
+        ``edit``: a function that changes the notebook before it runs (a student's answers)."""
         import nbformat
         from nbclient import NotebookClient
 
         nb = nbformat.read(notebook, as_version=4)
+        if edit:
+            edit(nb)
         if after:
             nb.cells.append(nbformat.v4.new_code_cell(after))
         saved = {k: os.environ.get(k) for k in self.env}

@@ -52,6 +52,13 @@ def test_course_roles_and_the_teachers_mapping():
     roles = {r["name"]: r for r in apply(PROVIDERS).JupyterHub.load_roles}
     assert roles["formgrade-astro101"]["groups"] == ["formgrade-astro101"]
     assert "access:services!service=astro101" in roles["formgrade-astro101"]["scopes"]
+    # The course's staff reach the servers of its student group only, and a course
+    # without a student group gives no server access at all.
+    staff = roles["course-staff-astro101"]
+    assert staff["groups"] == ["formgrade-astro101"]
+    assert all(scope.endswith("!group=students-astro101") for scope in staff["scopes"])
+    assert "access:servers!group=students-astro101" in staff["scopes"]
+    assert "course-staff-ml" not in roles
 
 
 def test_course_groups_follow_from_provider_groups():

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from servicekit import nbgrader_on_first_use
-from servicekit.server_roles import DEFAULT_ROLE, NBGRADER_STUDENT, ROLES, server_extensions
+from servicekit.server_roles import DEFAULT_ROLE, JUPYTEXT, NBGRADER_STUDENT, ROLES, server_extensions
 
 FORMGRADER = "nbgrader.server_extensions.formgrader"
 ON_FIRST_USE = "servicekit.nbgrader_on_first_use"
@@ -57,3 +57,9 @@ def test_no_role_loads_what_nothing_here_uses(role):
     extensions = server_extensions(role)
     assert extensions["jupyter_lsp"] is False
     assert extensions["notebook_shim"] is False
+
+
+def test_only_teachers_open_sources_as_notebooks():
+    assert server_extensions("student")[JUPYTEXT] is False
+    assert server_extensions("formgrader")[JUPYTEXT] is False
+    assert JUPYTEXT not in server_extensions("teacher")

@@ -1,0 +1,166 @@
+"""servicekit.lessons: one MyST source gives a student and a teacher notebook; students get
+no solution or teacher cells, no sources and a student index page; the masterclasses
+converted to the lesson template have its parts (level, duration, goals, checked exercises).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from servicekit import lessons
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.masterclasses import LESSONS, LIBRARY, built_library  # noqa: E402
+
+SOURCE = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+lesson:
+  level: school
+  duration_min: 45
+  prerequisites: [fractions]
+  goals: [one, two, three]
+---
+
+# 1. A lesson
+
++++ {"tags": ["teacher"]}
+
+Teacher note: students forget the units.
+
+```{code-cell}
+:tags: [your-turn]
+
+x = ...
+```
+
+```{code-cell}
+:tags: [solution]
+
+x = 2
+```
+
+```{code-cell}
+print(x)
+```
+'''
+
+
+@pytest.fixture
+def library(tmp_path):
+    src = tmp_path / "src"
+    (src / "01-a-lesson").mkdir(parents=True)
+    (src / "01-a-lesson" / "01-a-lesson.md").write_text(SOURCE)
+    (src / "01-a-lesson" / "points.csv").write_text("a,b\n1,2\n")
+    (src / "README.md").write_text("for developers\n")
+    (src / "_helper.py").write_text("")
+    return src
+
+
+def test_student_and_teacher_versions_from_one_source(library, tmp_path):
+    students, teachers = tmp_path / "students", tmp_path / "teachers"
+    lessons.build(library, students, teachers)
+    student = nbformat.read(students / "01-a-lesson" / "01-a-lesson.ipynb", as_version=4)
+    teacher = nbformat.read(teachers / "01-a-lesson" / "01-a-lesson.ipynb", as_version=4)
+    assert [c.source for c in student.cells][2:] == ["x = ...", "print(x)"]
+    assert [c.source for c in teacher.cells][2:] == ["Teacher note: students forget the units.", "x = ...", "x = 2",
+                                                     "print(x)"]
+    # the lesson block becomes the card under the title, in both versions
+    assert student.cells[1].source.startswith("**Level:** school, from grade 10 | **Time:** about 45 minutes")
+    assert "- three" in teacher.cells[1].source
+    assert [c.id for c in student.cells] == [f"cell-{i:02d}" for i in range(4)]
+    assert "jupytext" not in student.metadata
+    # students get the notebook, its data and their index page: no source, no developer notes
+    assert sorted(p.relative_to(students).as_posix() for p in students.rglob("*")) == [
+        "01-a-lesson", "01-a-lesson/01-a-lesson.ipynb", "01-a-lesson/points.csv", "index.md"]
+    assert "[1. A lesson](01-a-lesson/01-a-lesson.ipynb) | school, from grade 10 | 45 min" in (students / "index.md").read_text()
+    assert (teachers / "01-a-lesson" / "points.csv").exists()
+
+
+def test_the_build_writes_into_new_folders_only(library, tmp_path):
+    (tmp_path / "students").mkdir()
+    (tmp_path / "students" / "mine.ipynb").write_text("{}")
+    with pytest.raises(lessons.LessonError, match="not empty"):
+        lessons.build(library, tmp_path / "students", tmp_path / "teachers")
+
+
+@pytest.mark.parametrize("change, broken, message", [
+    ("  goals: [one, two, three]", "  goals: [one]", "3-4 learning goals"),
+    ("  level: school", "  level: college", "level 'college'"),
+    ("  duration_min: 45", "", "lacks duration_min"),
+    # a teacher's note above the title: the title would vanish from the student version
+    ("---\n\n# 1. A lesson", '---\n\n+++ {"tags": ["teacher"]}\n\nnote\n\n# 1. A lesson', "starts with its title")])
+def test_a_lesson_without_the_templates_parts_stops_the_build(library, tmp_path, change, broken, message):
+    source = library / "01-a-lesson" / "01-a-lesson.md"
+    assert change in SOURCE
+    source.write_text(SOURCE.replace(change, broken))
+    assert lessons.main([str(library), str(tmp_path / "s"), str(tmp_path / "t")]) == 1
+    with pytest.raises(lessons.LessonError, match=message):
+        lessons.build(library, tmp_path / "s2", tmp_path / "t2")
+
+
+def test_the_library_builds_and_students_get_no_solutions():
+    students, teachers = built_library()
+    sources = lessons.sources(LIBRARY)
+    assert len(sources) >= 11
+    for source in sources:
+        rel = f"{source.parent.name}/{source.stem}.ipynb"
+        student = nbformat.read(students / rel, as_version=4)
+        teacher = nbformat.read(teachers / rel, as_version=4)
+        assert not any(lessons.tags(c) & lessons.TEACHER_ONLY for c in student.cells), rel
+        assert len(teacher.cells) >= len(student.cells)
+    assert [p.relative_to(students).as_posix() for p in students.rglob("*.md")] == ["index.md"]
+    assert not list(students.rglob("*.py")) and not (students / "README.md").exists()
+    assert (students / "06-the-knee" / "published_spectra.csv").exists()
+
+
+def test_the_published_points_beside_the_notebooks_are_the_reference():
+    reference = ROOT.parent / "shared" / "reference" / "published_spectra.csv"
+    if not reference.exists():
+        pytest.skip("no ../shared/reference beside this checkout")
+    copies = sorted(LIBRARY.glob("*/published_spectra.csv"))
+    assert copies and all(c.read_bytes() == reference.read_bytes() for c in copies), copies
+
+
+def _placeholder_names(cell) -> list[str]:
+    return re.findall(r"^(\w+) = \.\.\.", cell.source, flags=re.M)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_converted_masterclass_has_the_lesson_template(name):
+    import jupytext
+
+    nb = jupytext.read(LIBRARY / name / f"{name}.md", fmt="myst")
+    meta = nb.metadata["lesson"]
+    lessons.lesson_card(meta)  # level, duration, prerequisites, 3-4 goals
+    student, _ = lessons.versions(LIBRARY / name / f"{name}.md")
+    assert student.cells[0].source.startswith("# ") and student.cells[1].source.startswith("**Level:**")
+    assert meta["level"] in lessons.LEVELS and meta["duration_min"] > 0 and meta["prerequisites"]
+    cells = nb.cells
+    exercises = [i for i, c in enumerate(cells) if c.cell_type == "code" and lessons.YOUR_TURN in lessons.tags(c)]
+    assert len(exercises) >= 2, name
+    for i in exercises:
+        (var,) = _placeholder_names(cells[i])  # the scaffold leaves one value to the student
+        rest = cells[i + 1:]
+        solution = next(c for c in rest if "solution" in lessons.tags(c))
+        assert re.search(rf"^{var} = ", solution.source, flags=re.M), (name, var)
+        # checked on the student's own value, in a cell the students have too
+        assert any(re.search(rf"mc\.answer\([^,]+, {var},", c.source) and not lessons.tags(c) & lessons.TEACHER_ONLY
+                   for c in rest), (name, var)
+    assert any("teacher" in lessons.tags(c) for c in cells)
+    text = "\n".join(c.source for c in cells)
+    assert "## What you learned" in text and "**Next:**" in text and "mc.check(" in text
