@@ -17,11 +17,11 @@ import pytest
 import requests
 
 from astrohub import edge, topology
-from astrohub.settings import load
+from astrohub.settings import VERSION, load
 from tests.support import needs
 from tests.support.net import free_port, wait_for_http
 
-IMAGE = f"astrohub/edge:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
+IMAGE = f"astrohub/edge:{os.environ.get('ASTROHUB_IMAGE_TAG', VERSION)}"
 HOST = "hub.example.org"
 
 

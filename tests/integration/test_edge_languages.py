@@ -12,13 +12,13 @@ import pytest
 import requests
 
 from astrohub import edge, portal
-from astrohub.settings import load
+from astrohub.settings import VERSION, load
 from tests.support import needs
 from tests.support.net import free_port, wait_for_http
 
 # the edge's local CA, which this test does not trust
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-IMAGE = f"astrohub/edge:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
+IMAGE = f"astrohub/edge:{os.environ.get('ASTROHUB_IMAGE_TAG', VERSION)}"
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from traitlets.config import Config
 
 from astrohub.config import apply
 from servicekit.exchange_gate import Gate, Refused, UploadLimit
-from astrohub.settings import load
+from astrohub.settings import VERSION, load
 from tests.support import needs
 from tests.support.hub import HubProcess
 from tests.support.net import free_port, wait_for_http
@@ -167,7 +167,7 @@ def test_a_chunked_upload_over_the_limit_is_refused_with_413(limited):
 
 # -- the real ngshare (its image) behind the gate of this checkout, against the hub above
 
-NGSHARE_IMAGE = f"astrohub/ngshare:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
+NGSHARE_IMAGE = f"astrohub/ngshare:{os.environ.get('ASTROHUB_IMAGE_TAG', VERSION)}"
 GATE_SOURCE = Path(__file__).resolve().parents[2] / "src/servicekit"
 MAX_UPLOAD = 20_000
 COURSE_QUOTA = 60_000

@@ -16,11 +16,13 @@ import subprocess
 import pytest
 import requests
 
+from astrohub.settings import VERSION
+
 from tests.support import needs
 from tests.support.hub import wait_until
 from tests.support.oidc.loginhub import login_hub
 
-IMAGE = f"astrohub/singleuser:{os.environ.get('ASTROHUB_IMAGE_TAG', '0.1.0')}"
+IMAGE = f"astrohub/singleuser:{os.environ.get('ASTROHUB_IMAGE_TAG', VERSION)}"
 PREFIX = f"it-{secrets.token_hex(3)}-user"
 SERVICE = f"{PREFIX}-kcdc-2dada"  # dockerspawner escapes '-' in user names
 
