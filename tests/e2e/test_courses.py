@@ -267,6 +267,30 @@ def test_autograding_runs_student_code_in_the_sandbox(hub, course, stack):
     assert planted.strip() == "rc=0", planted
 
 
+def test_a_runaway_submission_fails_alone_within_the_courses_time_limit(hub, course):
+    """An endless loop and a memory hog in one submission: that one loses the points of
+    what they broke, with the reason in its feedback; the others keep their grades."""
+    t = course["teacher"]
+    runaway = {**RIGHT_ANSWERS, "lg-energy": RIGHT_ANSWERS["lg-energy"] + "\n_hoard = bytearray(8 * 1024**3)",
+               "n-above-pev": "while True:\n    pass"}
+    answer(hub, MALLORY, runaway)
+    ok(nbgrader(hub, MALLORY, f"submit {ASSIGNMENT} --course {COURSE}"))
+    # --update: her earlier submission (the sandbox test's) is collected already.
+    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT} --student {MALLORY} --update", token=t))
+    t0 = time.monotonic()
+    # The course's limit per cell (its nbgrader_config.py has 120 s; a teacher may pass another).
+    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT} --student {MALLORY} --force --Execute.timeout=20", token=t))
+    print(f"\nautograde of a runaway submission (20 s per cell): {time.monotonic() - t0:.1f} s")
+    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT} --student {MALLORY} --force", token=t))
+    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT} --student {MALLORY}", token=t))
+    ok(nbgrader(hub, MALLORY, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
+    html = feedback_html(hub, MALLORY)
+    assert "MemoryError" in html and "CellTimeoutError" in html, html[-3000:]
+    scores = gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG, MALLORY))
+    # lg_energy still right (2 points); the loop's count lost its point.
+    assert scores == {RIGHT: 3.0, WRONG: 0.0, MALLORY: 2.0}
+
+
 # -- refusals ------------------------------------------------------------------
 
 def exchange_call(hub, student, method, path) -> int:
@@ -293,15 +317,22 @@ def test_a_teacher_helps_in_a_students_server_of_the_course_only_and_it_is_logge
     from astrohub.swarm import docker
     from astrohub.topology import user_service_prefix
 
-    teacher = hub.user_token(TEACHER, note="tina helps her students")
+    # The hub resolves the role's group filter (a user's server cannot: it has no
+    # database), as it does when a browser's visit asks for access to that one server.
+    teacher = hub.user_token(TEACHER, scopes=[f"access:servers!server={RIGHT}/"], note="tina helps sam")
     r = hub.server("GET", RIGHT, "/api/contents", token=teacher, allow_redirects=False)
     assert r.status_code == 200, r.text[:300]
-    # A student of the other course, and a student's token in a classmate's server: refused.
-    assert hub.server("GET", OUTSIDER, "/api/contents", token=teacher, allow_redirects=False).status_code == 403
-    classmate = hub.user_token(WRONG, note="sue tries sam's server")
-    assert hub.server("GET", RIGHT, "/api/contents", token=classmate, allow_redirects=False).status_code == 403
+    # A student of the other course: the hub grants no such access, and tina's token
+    # with all her scopes does not open that server either.
+    with pytest.raises(HubError, match=": 400 "):
+        hub.user_token(TEACHER, scopes=[f"access:servers!server={OUTSIDER}/"], note="tina tries otto")
+    everything = hub.user_token(TEACHER, note="all of tina's scopes")
+    assert hub.server("GET", OUTSIDER, "/api/contents", token=everything, allow_redirects=False).status_code == 403
+    # A student cannot ask for a classmate's server.
+    with pytest.raises(HubError, match=": 400 "):
+        hub.user_token(WRONG, scopes=[f"access:servers!server={RIGHT}/"], note="sue tries sam's server")
     # Course staff is no hub admin: no user removed, no student of another course seen.
-    as_teacher = {"Authorization": f"token {teacher}"}
+    as_teacher = {"Authorization": f"token {everything}"}
     assert hub.api("DELETE", f"/users/{RIGHT}", headers=as_teacher).status_code == 403
     assert hub.api("GET", f"/users/{OUTSIDER}", headers=as_teacher).status_code in (403, 404)
     assert hub.api("GET", f"/users/{RIGHT}", headers=as_teacher).status_code == 200
