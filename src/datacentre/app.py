@@ -36,7 +36,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from servicekit.settings import HubService, SettingsError
 
 from . import db, jsonld
-from .catalogue import DEFAULT_SPECTRA, Catalogue, Licence
+from .catalogue import DEFAULT_SPECTRA, Catalogue, Licence, QueryError
 from .config import FORMATS, Settings
 from .openapi import spec_for
 from .selection import ApiError, Selection, estimate_bytes, validate
@@ -307,7 +307,7 @@ class CatalogueHandler(web.RequestHandler):
         q = self.get_argument("q", "")
         try:
             entries = self.dc.catalogue.search(q)
-        except ValueError as e:
+        except QueryError as e:
             self._write({"error": "bad_query", "message": str(e)}, False, 400)
             return
         if self._wants_jsonld(suffix):

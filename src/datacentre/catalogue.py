@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .shops import DataShop
+
+log = logging.getLogger("datacentre.catalogue")
 
 #: RFC 4151 tagging entity: the project's domain and the year the scheme was chosen.
 TAG_AUTHORITY = "astroparticle.online,2026"
@@ -186,9 +189,13 @@ class Catalogue:
     def _spectrum_entries(self) -> list[dict]:
         if self.spectra_file is None:
             return []
-        stamp = self.spectra_file.stat().st_mtime
-        if self._spectra is None or self._spectra[0] != stamp:
-            self._spectra = (stamp, spectrum_entries(self.spectra_file, self.licence))
+        try:
+            stamp = self.spectra_file.stat().st_mtime
+            if self._spectra is None or self._spectra[0] != stamp:
+                self._spectra = (stamp, spectrum_entries(self.spectra_file, self.licence))
+        except (OSError, ValueError) as e:  # as a broken shop: the rest of the catalogue stays
+            log.error("spectra left out of the catalogue: %s", e)
+            return []
         return self._spectra[1]
 
     def entries(self) -> list[dict]:
@@ -226,9 +233,11 @@ def score(entry: dict, query_words: list[str]) -> int:
     phrase = " ".join(query_words)
     total = sum(2 * WEIGHTS[name] for name, tokens in fields.items()
                 if len(query_words) > 1 and f" {phrase} " in f" {' '.join(tokens)} ")
-    # a whole keyword ("knee") before a longer one that contains it ("second knee")
-    if phrase in (" ".join(words(k)) for k in entry.get("keywords") or []):
-        total += 2 * WEIGHTS["keywords"]
+    # the query is the whole name or keyword: "KASCADE" ranks KASCADE before KASCADE-Grande,
+    # "knee" a set with the knee before one with the "second knee" only
+    wholes = [entry["id"], entry.get("experiment", ""), *(entry.get("keywords") or [])]
+    if phrase in (" ".join(words(w)) for w in wholes):
+        total += 2 * WEIGHTS["experiment"]
     for w in query_words:
         best = 0
         for name, tokens in fields.items():
@@ -244,10 +253,14 @@ def score(entry: dict, query_words: list[str]) -> int:
 MAX_QUERY = 200
 
 
+class QueryError(ValueError):
+    """A search the catalogue cannot run; the message says what to search for instead."""
+
+
 def search(entries: list[dict], query: str) -> list[dict]:
     """Entries matching every word of ``query``, best first (ties: by id); each with its ``score``."""
     if not isinstance(query, str) or len(query) > MAX_QUERY:
-        raise ValueError(f"search for at most {MAX_QUERY} characters of text, e.g. 'knee' or 'KASCADE Nmu'")
+        raise QueryError(f"search for at most {MAX_QUERY} characters of text, e.g. 'knee' or 'KASCADE Nmu'")
     qw = words(query)
     if not qw:
         return [dict(e, score=0) for e in entries]

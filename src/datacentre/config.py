@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from servicekit.settings import HubService, check_choices, choice, from_environment, setting
+from servicekit.settings import HubService, SettingsError, check_choices, choice, from_environment, setting
 from servicekit.tokens import secret
 
 #: where the stack puts the datacentre's hub token (a docker secret)
@@ -80,6 +80,10 @@ class Settings:
             self.upstream_url += "/"
         # Settings(**values) made in code (make_app(dict)) pass the checks of the variables
         check_choices(self, PREFIX, "datacentre")
+        if self.spectra_file not in ("", "none") and not Path(self.spectra_file).is_file():
+            raise SettingsError("datacentre", [f"{PREFIX}SPECTRA_FILE={self.spectra_file!r}: no such file; give a CSV "
+                                               "with published_spectra.csv's columns, empty for the series the "
+                                               "dashboards show, or none for no spectra"])
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

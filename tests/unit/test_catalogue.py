@@ -87,6 +87,10 @@ def test_search_keeps_experiments_and_quantities_apart_and_ranks_what_a_set_is_f
     assert found(catalogue, "simulated truth")  # words may come from different fields
     assert found(catalogue, "no-such-quantity-xyz") == []
     assert found(catalogue, "KaScAdE") == found(catalogue, "kascade")
+    kascade = found(catalogue, "KASCADE")  # KASCADE's own sets before KASCADE-Grande's
+    assert set(kascade[:4]) == {"kascade", "kascade-sim", "kascade-stations", "spectrum-kascade-qgsjet-i"}
+    # a truth column: only the simulations with the true primary have it
+    assert set(found(catalogue, "Nmu_true")) == {"kascade-sim", "kascade-stations", "kascade-grande-sim"}
     # the measured published series, not the simulated shops, for "measured KASCADE-Grande light"
     assert found(catalogue, "measured KASCADE-Grande light") == ["spectrum-kascade-grande-qgsjet-ii-04-light"]
     assert len(found(catalogue, "")) == len(catalogue.entries())
@@ -124,6 +128,12 @@ def test_spectrum_series_carry_their_paper_and_a_bad_file_is_named(tmp_path):
     bad.write_text("experiment,E_GeV\nX,1\n")
     with pytest.raises(ValueError, match="lacks the columns .*flux_per_GeV_m2_s_sr.*published_spectra.csv"):
         spectrum_entries(bad, LICENCE)
+    assert Catalogue(ShopRegistry(tmp_path), bad, LICENCE, PREFIX).entries() == []  # logged, not a failure
+    from datacentre.config import Settings
+    from servicekit.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="DATACENTRE_SPECTRA_FILE='/no/such.csv': no such file"):
+        Settings(spectra_file="/no/such.csv")
 
 
 def test_json_ld_is_a_schema_org_dataset_with_every_column(catalogue):
