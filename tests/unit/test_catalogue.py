@@ -162,3 +162,13 @@ def test_the_kcdc_portal_client_says_it_offers_no_search():
 
     with pytest.raises(kcdc.KCDCError, match="KCDC portal offers no catalogue search"):
         PortalClient.search(object.__new__(PortalClient), "knee")
+
+
+def test_the_data_explorer_offers_the_shops_the_catalogue_finds(catalogue, monkeypatch):
+    from dashboards import explorer
+
+    monkeypatch.setattr(explorer.data, "search", catalogue.search)
+    shops = [b[0] for b in BUNDLE]
+    assert explorer.matching_shops("Xmax", shops) == ["tunka133", "tunka133-sim"]
+    assert explorer.matching_shops("knee", ["kascade", "kascade-grande"]) == ["kascade", "kascade-grande"]
+    assert explorer.matching_shops("no-such-word-xyz", shops) == []
