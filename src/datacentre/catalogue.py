@@ -12,7 +12,7 @@ data are got).
 
 The stable identifier is a tag URI (RFC 4151, needs no registry):
 ``tag:astroparticle.online,2026:<type>/<id>/<version>``. ``version`` changes only when the
-data change: for a showersim shop a digest of generator, its version and the command with
+data change (forwarded shops: the upstream's version): for a showersim shop a digest of generator, its version and the command with
 seed and event count (the data are bit for bit reproducible from them, so regenerating the
 bundle at an image build keeps the identifier); for other local shops the shop's own
 version (metadata and part files); for a spectrum series a digest of its rows.
@@ -106,13 +106,28 @@ def shop_version(shop: DataShop) -> str:
     m = shop.meta
     if m.get("generator") == "showersim" and m.get("generate_command"):
         return _digest([m["generator"], m.get("generator_version"), m["generate_command"]])
-    return shop.version.replace("upstream:", "") or _digest(m)
+    own = shop.version.removeprefix("upstream:")
+    # a forwarded shop's version is what its upstream says; one not of our form is hashed into it
+    return own if re.fullmatch(r"[0-9a-f]{16}", own) else _digest([own, m])
+
+
+#: Measured events forwarded from KCDC are under KCDC's terms, not this hub's licence choice.
+KCDC_TERMS = Licence("KCDC terms of use", "https://kcdc.iap.kit.edu/")
+
+
+def shop_licence(shop: DataShop, simulated: bool, default: Licence) -> Licence:
+    """The licence a shop's description states, else the hub's (simulated) or KCDC's (measured)."""
+    stated = shop.meta.get("licence")
+    if isinstance(stated, dict) and stated.get("name"):
+        return Licence(str(stated["name"]), str(stated.get("url", "")))
+    return default if simulated else KCDC_TERMS
 
 
 def shop_entry(shop: DataShop, licence: Licence, prefix: str) -> dict:
     m = shop.meta
     simulated = bool(m.get("simulated", not shop.upstream))
     kind = "simulated" if simulated else "measured"
+    licence = shop_licence(shop, simulated, licence)
     version = shop_version(shop)
     experiment = str(m.get("experiment") or "")
     generator = None

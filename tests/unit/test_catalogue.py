@@ -13,8 +13,9 @@ import shutil
 import pytest
 
 from datacentre import jsonld
-from datacentre.catalogue import DEFAULT_SPECTRA, Catalogue, Licence, search, spectrum_entries, words
-from datacentre.shops import ShopRegistry
+from datacentre.catalogue import (DEFAULT_SPECTRA, KCDC_TERMS, Catalogue, Licence, search, shop_entry, spectrum_entries,
+                                  words)
+from datacentre.shops import ShopRegistry, shop_from_remote
 from showersim.dataset import BUNDLE, build_bundle
 
 LICENCE = Licence("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/")
@@ -172,3 +173,14 @@ def test_the_data_explorer_offers_the_shops_the_catalogue_finds(catalogue, monke
     assert explorer.matching_shops("Xmax", shops) == ["tunka133", "tunka133-sim"]
     assert explorer.matching_shops("knee", ["kascade", "kascade-grande"]) == ["kascade", "kascade-grande"]
     assert explorer.matching_shops("no-such-word-xyz", shops) == []
+
+
+def test_measured_events_forwarded_from_kcdc_are_measured_under_kcdcs_terms():
+    model = {"id": "kcdc-kascade", "title": "KCDC DataShop (kascade)", "experiment": "KASCADE",
+             "columns": {"E": {"kind": "float", "unit": "log10(E/eV)", "description": "reconstructed energy"}}}
+    e = shop_entry(shop_from_remote(model), LICENCE, PREFIX)
+    assert e["kind"] == "measured" and e["generator"] is None and e["source"]["citation"]
+    assert e["licence"] == {"name": KCDC_TERMS.name, "url": KCDC_TERMS.url}
+    assert TAG.match(e["identifier"])
+    stated = shop_entry(shop_from_remote(dict(model, licence={"name": "CC0-1.0", "url": "u"})), LICENCE, PREFIX)
+    assert stated["licence"] == {"name": "CC0-1.0", "url": "u"}
