@@ -341,6 +341,7 @@ class InfoHandler(BaseHandler):
                        "max_user_bytes": st.max_user_bytes,
                        "expiry_seconds": st.expiry_seconds},
             "openapi": f"{st.prefix}api/openapi.json",
+            "catalogue": f"{st.prefix}api/catalogue",
         })
 
 
@@ -646,7 +647,10 @@ class UIHandler(BaseHandler):
             f"<!doctype html><html><head><meta charset='utf-8'><title>Data centre</title></head><body>"
             f"<h1>Open data centre</h1><p>Signed in as {e(ident.name)}. "
             f"In a notebook: <code>import kcdc; kcdc.Client().datashops()</code>. "
-            f"API: <a href='{e(self.dc.settings.prefix)}api/openapi.json'>OpenAPI</a>.</p>"
+            f"API: <a href='{e(self.dc.settings.prefix)}api/openapi.json'>OpenAPI</a>. "
+            f"Catalogue: <a href='{e(self.dc.settings.prefix)}api/catalogue'>JSON</a>, "
+            f"<a href='{e(self.dc.settings.prefix)}api/catalogue.jsonld'>JSON-LD</a>; search it with "
+            f"<code>kcdc.Client().search('knee')</code>.</p>"
             f"<h2>Data shops</h2><ul>{shops}</ul><h2>My requests</h2><table border=1>"
             f"<tr><th>id</th><th>data shop</th><th>format</th><th>state</th><th>progress</th><th>bytes</th>"
             f"<th>expires</th><th></th></tr>{table}</table></body></html>")
