@@ -165,6 +165,12 @@ def datashops() -> list[dict]:
     return _cached_json(_key("datashops", ""), lambda: client().datashops())
 
 
+def search(query: str) -> list[dict]:
+    """The catalogue's entries for a visitor's words (the data service ranks them). Asked
+    each time, not cached: free text would let visitors fill the cache with entries."""
+    return client().search(query)
+
+
 def patiently(call, patience: float = 180.0):
     """``call()``, retried while the datacentre cannot answer yet or its running-request
     limit is reached: the stack starts every service at once and all dashboards'

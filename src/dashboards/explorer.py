@@ -1,6 +1,8 @@
-"""Data explorer: pick a data shop, columns and cuts, get a plot, write no code.
+"""Data explorer: find a data shop, pick columns and cuts, get a plot, write no code.
 
-Cuts run on the datacentre (only the selected events travel); a selection larger than
+The search box asks the data service's catalogue (experiment, quantity, any word of the
+description: "knee", "Xmax") and offers the data shops it finds. Cuts run on the
+datacentre (only the selected events travel); a selection larger than
 :data:`dashboards.data.MAX_ROWS` is refused with a hint to tighten the cuts. The page
 may be opened with ``?shop=<data shop id>`` (links from the landing page)."""
 from __future__ import annotations
@@ -29,6 +31,11 @@ def numeric_columns(datashop: str) -> dict[str, dict]:
 def label(datashop: str, name: str) -> str:
     c = data.datashop(datashop)["columns"][name]
     return f"{name} ({c.get('unit', '')})" if c.get("unit") not in (None, "", "1") else name
+
+
+def matching_shops(query: str, shops: list[str]) -> list[str]:
+    """The data shops of ``shops`` that the catalogue finds for ``query``, best first."""
+    return [e["id"] for e in data.search(query) if e["type"] == "datashop" and e["id"] in shops]
 
 
 def draw(datashop: str, kind: str, x: str, y: str, cut_column: str | None, cut_range):
@@ -92,6 +99,8 @@ def query_shop() -> str | None:
 def build() -> None:
     view.setup()
     shops = [s["id"] for s in data.datashops()]
+    find = view.control_style(w.Text(description="Search", placeholder="knee, Xmax, muon number ...",
+                                     continuous_update=False), "260px")
     shop = view.control_style(w.Dropdown(options=shops, value="kascade" if "kascade" in shops else shops[0],
                                          description="Data shop"), "260px")
     kind = w.ToggleButtons(options=KINDS, value="Heat map")
@@ -140,6 +149,29 @@ def build() -> None:
         plot.show(fig)
         plot.note(note)
 
+    def searched(*_):
+        import kcdc
+
+        words = find.value.strip()
+        try:
+            hits = matching_shops(words, shops) if words else shops
+        except kcdc.KCDCError as e:
+            plot.note(str(e), error=True)
+            return
+        if not hits:
+            plot.note(f"no data shop matches {words!r}: try an experiment (KASCADE), a quantity (Xmax, "
+                      "muon number) or a word such as knee", error=True)
+            return
+        before = shop.value
+        keep = before if before in hits else hits[0]
+        shop.options = hits
+        shop.value = keep
+        if keep != before:
+            redraw()
+        plot.note(f"{len(hits)} of {len(shops)} data shops match {words!r}: choose one under Data shop" if words
+                  else f"all {len(shops)} data shops under Data shop")
+
+    find.observe(searched, "value")
     shop.observe(columns_changed, "value")
     cut_column.observe(lambda change: cut_changed(), "value")
     kind.observe(lambda change: setattr(y.layout, "display", "none" if kind.value == "Histogram" else None), "value")
@@ -147,7 +179,7 @@ def build() -> None:
     go.on_click(redraw)
     columns_changed()
     redraw()
-    display(w.VBox([view.controls(shop, kind), view.controls(x, y), view.controls(cut_column, cut_range, go),
+    display(w.VBox([view.controls(find), view.controls(shop, kind), view.controls(x, y), view.controls(cut_column, cut_range, go),
                     plot.widget]))
 
     def follow_query():

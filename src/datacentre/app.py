@@ -35,7 +35,8 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 
 from servicekit.settings import HubService, SettingsError
 
-from . import db
+from . import db, jsonld
+from .catalogue import DEFAULT_SPECTRA, Catalogue, Licence, QueryError
 from .config import FORMATS, Settings
 from .openapi import spec_for
 from .selection import ApiError, Selection, estimate_bytes, validate
@@ -73,6 +74,9 @@ class Datacentre:
         self.Session = db.make_sessionmaker(settings.db_url)
         self.shops = ShopRegistry(settings.data_root)
         self.worker = Worker(settings, self.Session, self.shops)
+        spectra = {"": DEFAULT_SPECTRA, "none": None}.get(settings.spectra_file, settings.spectra_file)
+        self.catalogue = Catalogue(self.shops, spectra, Licence(settings.licence_name, settings.licence_url),
+                                   settings.prefix)
         self._counts: dict[str, asyncio.Future] = {}
         self._purger: PeriodicCallback | None = None
         self._upstream_next = 0.0
@@ -279,6 +283,51 @@ class OpenAPIHandler(web.RequestHandler):
         self.finish(json.dumps(spec_for(self.dc.settings.prefix)))
 
 
+class CatalogueHandler(web.RequestHandler):
+    """The catalogue as JSON (``?q=`` searches) or schema.org JSON-LD (``.jsonld``, or
+    ``Accept: application/ld+json``). No authentication: harvesters carry no hub token,
+    and the catalogue holds only what the data shops' descriptions say."""
+
+    def initialize(self, dc: Datacentre) -> None:
+        self.dc = dc
+
+    def _wants_jsonld(self, suffix: str | None) -> bool:
+        return bool(suffix) or "application/ld+json" in self.request.headers.get("Accept", "")
+
+    def _base_url(self) -> str:
+        public = HubService.from_environment().public_url
+        return public.rstrip("/") if public else f"{self.request.protocol}://{self.request.host}"
+
+    def _write(self, obj: Any, ld: bool, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", ("application/ld+json" if ld else "application/json") + "; charset=UTF-8")
+        self.finish(json.dumps(obj))
+
+    def get(self, suffix: str | None = None) -> None:
+        q = self.get_argument("q", "")
+        try:
+            entries = self.dc.catalogue.search(q)
+        except QueryError as e:
+            self._write({"error": "bad_query", "message": str(e)}, False, 400)
+            return
+        if self._wants_jsonld(suffix):
+            self._write(jsonld.catalogue(entries, self._base_url(), self._base_url() + self.request.path), True)
+        else:
+            self._write({"query": q, "entries": entries}, False)
+
+
+class CatalogueEntryHandler(CatalogueHandler):
+    def get(self, entry_id: str, suffix: str | None = None) -> None:
+        entry = self.dc.catalogue.get(entry_id)
+        if entry is None:
+            self._write({"error": "unknown_entry", "message": f"the catalogue has no entry {entry_id!r}: "
+                         "search it with GET api/catalogue?q=<words>"}, False, 404)
+        elif self._wants_jsonld(suffix):
+            self._write(jsonld.dataset(entry, self._base_url()), True)
+        else:
+            self._write(entry, False)
+
+
 class InfoHandler(BaseHandler):
     def get(self) -> None:
         ident = self.identity()
@@ -292,6 +341,7 @@ class InfoHandler(BaseHandler):
                        "max_user_bytes": st.max_user_bytes,
                        "expiry_seconds": st.expiry_seconds},
             "openapi": f"{st.prefix}api/openapi.json",
+            "catalogue": f"{st.prefix}api/catalogue",
         })
 
 
@@ -597,7 +647,10 @@ class UIHandler(BaseHandler):
             f"<!doctype html><html><head><meta charset='utf-8'><title>Data centre</title></head><body>"
             f"<h1>Open data centre</h1><p>Signed in as {e(ident.name)}. "
             f"In a notebook: <code>import kcdc; kcdc.Client().datashops()</code>. "
-            f"API: <a href='{e(self.dc.settings.prefix)}api/openapi.json'>OpenAPI</a>.</p>"
+            f"API: <a href='{e(self.dc.settings.prefix)}api/openapi.json'>OpenAPI</a>. "
+            f"Catalogue: <a href='{e(self.dc.settings.prefix)}api/catalogue'>JSON</a>, "
+            f"<a href='{e(self.dc.settings.prefix)}api/catalogue.jsonld'>JSON-LD</a>; search it with "
+            f"<code>kcdc.Client().search('knee')</code>.</p>"
             f"<h2>Data shops</h2><ul>{shops}</ul><h2>My requests</h2><table border=1>"
             f"<tr><th>id</th><th>data shop</th><th>format</th><th>state</th><th>progress</th><th>bytes</th>"
             f"<th>expires</th><th></th></tr>{table}</table></body></html>")
@@ -643,6 +696,8 @@ def routes(prefix: str) -> list[tuple[str, type, str]]:
         (r"api/?", InfoHandler, "/api/"),
         (r"api/health", HealthHandler, "/api/health"),
         (r"api/openapi.json", OpenAPIHandler, "/api/openapi.json"),
+        (r"api/catalogue(\.jsonld)?/?", CatalogueHandler, "/api/catalogue"),
+        (r"api/catalogue/([^/]+?)(\.jsonld)?", CatalogueEntryHandler, "/api/catalogue/{entry_id}"),
         (r"api/datashops/?", DataShopsHandler, "/api/datashops"),
         (r"api/datashops/([^/]+)", DataShopHandler, "/api/datashops/{datashop_id}"),
         (r"api/requests/?", RequestsHandler, "/api/requests"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from servicekit.settings import HubService, check_choices, choice, from_environment, setting
+from servicekit.settings import HubService, SettingsError, check_choices, choice, from_environment, setting
 from servicekit.tokens import secret
 
 #: where the stack puts the datacentre's hub token (a docker secret)
@@ -52,6 +52,11 @@ class Settings:
                                  parse=choice("api", "portal"), kind="api or portal")
     upstream_username: str = setting("", "The operator's KCDC account at the portal (upstream_kind portal).")
     upstream_password_file: str = setting("/run/secrets/kcdc_upstream_password", "File holding that account's password (a docker secret).")
+    spectra_file: str = setting("", "CSV of published spectrum series (published_spectra.csv's columns) the catalogue describes beside the data shops; empty: the series the dashboards show; none: no spectra.")
+    # the bundled shops are simulated by this project, which carries no LICENSE file: the
+    # licence its data are offered under is this choice (CC BY 4.0: reuse with attribution)
+    licence_name: str = setting("CC-BY-4.0", "Licence the catalogue states for the data sets (SPDX name).")
+    licence_url: str = setting("https://creativecommons.org/licenses/by/4.0/", "URL of that licence's text.")
     part_delay: float = setting(0.0, "Test hook: seconds the worker sleeps after each Parquet part (0 in production).")
     hub_api_url: str | None = setting(None, "The hub's API URL; empty: JUPYTERHUB_API_URL, as HubOAuth reads it.")
     hub_api_token: str | None = None  # JUPYTERHUB_API_TOKEN(_FILE) or the service's docker secret (from_env)
@@ -75,6 +80,10 @@ class Settings:
             self.upstream_url += "/"
         # Settings(**values) made in code (make_app(dict)) pass the checks of the variables
         check_choices(self, PREFIX, "datacentre")
+        if self.spectra_file not in ("", "none") and not Path(self.spectra_file).is_file():
+            raise SettingsError("datacentre", [f"{PREFIX}SPECTRA_FILE={self.spectra_file!r}: no such file; give a CSV "
+                                               "with published_spectra.csv's columns, empty for the series the "
+                                               "dashboards show, or none for no spectra"])
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -87,6 +87,25 @@ SPEC: dict = {
                 "shared": {"type": "boolean", "description": "served by a job that other requests share"},
                 "key": {"type": "string", "description": "hash of the normalised request"},
                 "download_url": {"type": "string"}}},
+            "CatalogueEntry": {"type": "object", "description": "a data shop or a published spectrum series, "
+                               "described in the catalogue's one schema (datacentre/catalogue.py)", "properties": {
+                "id": {"type": "string"}, "type": {"type": "string", "enum": ["datashop", "spectrum"]},
+                "identifier": {"type": "string", "description": "stable: tag:astroparticle.online,2026:"
+                               "<type>/<id>/<version>; changes only when the data change"},
+                "version": {"type": "string"}, "title": {"type": "string"}, "experiment": {"type": "string"},
+                "kind": {"type": "string", "enum": ["simulated", "measured"]},
+                "datashop_kind": {"type": "string", "nullable": True, "description": "measured-like or simulation"},
+                "description": {"type": "string"},
+                "generator": {"type": "object", "nullable": True, "description": "name, version, seed, command"},
+                "source": {"type": "object", "nullable": True, "description": "citation of the paper"},
+                "citation": {"type": "string"},
+                "columns": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "unit": {"type": "string"}, "description": {"type": "string"}}}},
+                "keywords": {"type": "array", "items": {"type": "string"}},
+                "licence": {"type": "object", "properties": {"name": {"type": "string"}, "url": {"type": "string"}}},
+                "size": {"type": "object", "description": "events (data shop) or points (spectrum)"},
+                "api": {"type": "object", "nullable": True, "description": "where a data shop's events are requested"},
+                "score": {"type": "integer", "description": "search rank (higher first)"}}},
             "DataShop": {"type": "object", "properties": {
                 "id": {"type": "string"}, "title": {"type": "string"}, "experiment": {"type": "string"},
                 "kind": {"type": "string"}, "description": {"type": "string"},
@@ -106,6 +125,30 @@ SPEC: dict = {
         "/api/openapi.json": {"get": {
             "summary": "this description (no authentication)", "security": [],
             "responses": {"200": _resp("OpenAPI 3 document")}}},
+        "/api/catalogue": {"get": {
+            "summary": "the catalogue: every data shop and published spectrum (no authentication)",
+            "description": "`q`: words (case-insensitive), every one must match the experiment, title, "
+                           "keywords, a column's name, unit or description, or the description; best first. "
+                           "JSON-LD (a schema.org DataCatalog of Dataset) with `api/catalogue.jsonld` or "
+                           "`Accept: application/ld+json`.",
+            "security": [],
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                            "description": "search words, e.g. knee, or KASCADE Nmu"}],
+            "responses": {"200": {"description": "entries", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "query": {"type": "string"},
+                    "entries": {"type": "array", "items": {"$ref": "#/components/schemas/CatalogueEntry"}}}}},
+                "application/ld+json": {"schema": {"type": "object", "description": "schema.org DataCatalog"}}}},
+                "400": _ERR}}},
+        "/api/catalogue/{entry_id}": {"get": {
+            "summary": "one catalogue entry (JSON; JSON-LD Dataset with the suffix .jsonld or "
+                       "Accept: application/ld+json; no authentication)",
+            "security": [],
+            "parameters": [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "entry", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CatalogueEntry"}},
+                "application/ld+json": {"schema": {"type": "object", "description": "schema.org Dataset"}}}},
+                "404": _ERR}}},
         "/api/datashops": {"get": {
             "summary": "list the data shops",
             "responses": {"200": _resp("data shops", {"type": "object", "properties": {

@@ -218,6 +218,14 @@ class Client:
         """One data shop with its columns (unit, description, range, dtype)."""
         return self._json("GET", f"api/datashops/{datashop_id}")
 
+    def search(self, query: str = "") -> list[dict]:
+        """Catalogue entries (data shops and published spectra) matching every word of ``query``,
+        best first: ``client.search("knee")``, ``client.search("Tunka Xmax")``. Each says its
+        experiment, kind (simulated or measured), columns with units, licence and identifier."""
+        if not isinstance(query, str):
+            raise InvalidRequest(f"search for text, e.g. client.search('knee'), not {type(query).__name__}")
+        return self._json("GET", "api/catalogue", params={"q": query})["entries"]
+
     def request(self, datashop: str, columns: Iterable[str] | str | None = None, cuts: Any = None,
                 format: str = "hdf5") -> "Request":
         """Submit a data request and return it (it runs on the server; use ``.wait()``).

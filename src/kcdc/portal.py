@@ -237,6 +237,11 @@ class PortalClient(Client, upstream="portal"):
     def datashops(self) -> list[dict]:
         return [{"id": k, "title": f"KCDC DataShop ({k})", "upstream": True, "simulated": False} for k in _shops()]
 
+    def search(self, query: str = "") -> list[dict]:
+        raise KCDCError("the KCDC portal offers no catalogue search: search the hub's catalogue with "
+                        "kcdc.Client(portal=False).search(...), or list the portal's data shops with "
+                        "client.datashops()", code="not_offered")
+
     def _shop_columns(self, datashop: str) -> dict[str, tuple[str, str, str]]:
         """name -> (component, KCDC's spelling, unit); names in two components get a prefix."""
         from .formats import canonical

@@ -83,3 +83,11 @@ def test_hundreds_of_slider_values_leave_the_dashboards_working_for_the_next_vis
     monkeypatch.setattr(dashboards_data, "_memory", OrderedDict())
     df = dashboards_data.selection("kascade-test", ["E", "Age"], cuts=[("E", "between", [15.0, 15.5])])
     assert len(df) > 0 and df["E"].between(15.0, 15.5).all()
+
+
+def test_the_explorer_search_asks_the_catalogue(stack, dashboards_data):
+    from dashboards import explorer
+
+    assert explorer.matching_shops("synthetic KASCADE", ["kascade-test", "kascade-arrays", "gone"]) == \
+        ["kascade-arrays", "kascade-test"]  # both match alike: by id
+    assert explorer.matching_shops("Xmax", ["kascade-test"]) == []

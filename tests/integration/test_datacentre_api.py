@@ -403,7 +403,7 @@ def test_openapi_matches_the_routes(stack):
                                 "cuts": [{"column": "P", "op": "<", "value": 1000}]})
     rid = wait_done(stack, "alice", r.json()["id"])["id"]
     for path, method in sorted(documented):
-        url = stack.dc.url + path.lstrip("/").format(request_id=rid, datashop_id="kascade-test")
+        url = stack.dc.url + path.lstrip("/").format(request_id=rid, datashop_id="kascade-test", entry_id="kascade-test")
         body = {"datashop": "kascade-test", "columns": ["P"], "format": "parquet",
                 "cuts": [{"column": "P", "op": "<", "value": 1000}]} if method == "post" else None
         if method == "delete":
