@@ -15,8 +15,8 @@ import pytest
 
 from kcdc.masterclass import ANSWER_PASSED, ANSWER_WRONG, FAILED, NOT_ANSWERED
 from servicekit.lessons import YOUR_TURN, tags
-from tests.support.masterclasses import (LESSONS, MasterclassStack, cell_seconds, masterclass_notebooks,
-                                         passed_checks, printed_lines)
+from tests.support.masterclasses import (LESSONS, MasterclassStack, built_library, bundle_root, cell_seconds,
+                                         masterclass_notebooks, passed_checks, printed_lines)
 
 NOTEBOOKS = masterclass_notebooks()
 TEACHER_NOTEBOOKS = masterclass_notebooks("teachers")
@@ -92,3 +92,32 @@ def test_a_wrong_answer_gets_the_hint_and_never_passed(classroom, path):
     hints = [x for x in lines if x.startswith(ANSWER_WRONG) and "-- hint: " in x]
     assert len(hints) == exercises, lines
     assert not [x for x in lines if "PASSED" in x]
+
+
+def test_the_welcome_states_what_the_published_points_and_the_bundle_give():
+    """00-welcome's numbers: the integral flux above 1 PeV computed from KASCADE's points, and
+    the showers per day and per m^2 sr year of the bundle's KASCADE set, as its text says."""
+    import json
+
+    import nbformat
+    import pandas as pd
+    from nbclient import NotebookClient
+
+    path = built_library()[0] / "00-welcome" / "welcome.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = "\n".join(printed_lines(nb))
+    computed = float(re.search(r"above 1 PeV: (\d+) per m\^2 sr year", printed).group(1))
+
+    shop = bundle_root() / "kascade"
+    expo = json.loads((shop / "datashop.json").read_text())["exposure"]
+    lg_e = pd.concat(pd.read_parquet(p, columns=["E"]) for p in sorted(shop.glob("part-*.parquet"))).E
+    n = int((lg_e > 15.0).sum())
+    per_day = n / (expo["live_time_s"] / 86400)
+    per_m2_sr_year = n / (expo["area_m2"] * expo["solid_angle_sr"] * expo["live_time_s"]) * 365.25 * 86400
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert f"{per_day:,.0f} showers above 1 PeV per day" in text
+    assert f"{per_m2_sr_year:.0f} per m<sup>2</sup> sr year" in text
+    # the text says the published points give the same: true within rounding and the 5 % a
+    # different interpolation between the points could move it
+    assert abs(computed - per_m2_sr_year) <= 0.05 * per_m2_sr_year, (computed, per_m2_sr_year)
