@@ -1,7 +1,8 @@
 """Where do cosmic rays come from? Arrival directions of the showers.
 
 A map of the local sky (zenith in the middle, the horizon outside; azimuth around)
-and the azimuth distribution. Charged cosmic rays are bent by magnetic fields on the
+and the azimuth distribution. Azimuth as in the data (showersim, KCDC columns, the
+masterclasses and the event display): counted from the array's x axis towards its y axis. Charged cosmic rays are bent by magnetic fields on the
 way: the sky looks the same in every direction (isotropic), apart from the array's
 own acceptance, which falls with zenith angle."""
 from __future__ import annotations
@@ -21,10 +22,15 @@ def directions(label: str):
     return data.selection(datashop, ["E", "Ze", "Az"], cuts=[("E", ">=", threshold)])
 
 
+def sky_xy(ze, az):
+    """Where a shower's arrival direction lands on the map (deg): seen from above, in the
+    array frame, x = Ze cos Az, y = Ze sin Az (azimuth from x towards y, as generated)."""
+    return ze * np.cos(np.radians(az)), ze * np.sin(np.radians(az))
+
+
 def sky_counts(ze, az, bins: int = 41, radius: float = 50.0):
-    """Counts on a square grid of the projection x = Ze sin Az, y = Ze cos Az (deg)."""
-    x = ze * np.sin(np.radians(az))
-    y = ze * np.cos(np.radians(az))
+    """Counts on a square grid of the projection ``sky_xy`` (deg)."""
+    x, y = sky_xy(ze, az)
     counts, _, _ = np.histogram2d(x, y, bins=bins, range=[[-radius, radius], [-radius, radius]])
     return counts.T  # rows = y for bokeh's image
 
@@ -39,8 +45,8 @@ def draw(label: str, emin: float, what: str):
     if what == "Sky map":
         radius = 50.0
         counts = sky_counts(df["Ze"].to_numpy(), df["Az"].to_numpy(), radius=radius)
-        fig = view.figure(f"{label}: {len(df):,} showers above 10^{emin:.1f} eV (north up)",
-                          "east-west: Ze sin(Az) (deg)", "south-north: Ze cos(Az) (deg)", height=420, match_aspect=True)
+        fig = view.figure(f"{label}: {len(df):,} showers above 10^{emin:.1f} eV (seen from above)",
+                          "array x: Ze cos(Az) (deg)", "array y: Ze sin(Az) (deg)", height=420, match_aspect=True)
         mapper = LinearColorMapper(palette=Inferno256, low=0, high=max(float(counts.max()), 1.0))
         fig.image(image=[counts], x=-radius, y=-radius, dw=2 * radius, dh=2 * radius, color_mapper=mapper)
         for ring in (15, 30, 45):
