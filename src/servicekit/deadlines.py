@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jupyter_server.utils import url_path_join
 from nbgrader.api import Gradebook, MissingEntry
@@ -55,11 +56,11 @@ def overview(gradebook: Gradebook) -> list[dict]:
     for assignment in gradebook.assignments:
         rows = []
         for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
-            penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)
             rows.append({"student": submission.student.id, "timestamp": submission.timestamp,
                          "hours_late": submission.total_seconds_late / 3600,
                          "extension_days": submission.extension.total_seconds() / 86400 if submission.extension else 0,
-                         "score": submission.score, "penalty": penalty, "max_score": submission.max_score})
+                         "score": submission.score, "penalty": submission.late_submission_penalty or 0.0,
+                         "max_score": submission.max_score})
         out.append({"name": assignment.name, "duedate": assignment.duedate, "submissions": rows})
     return out
 
@@ -79,6 +80,9 @@ class _CourseMixin:
         coursedir = self._coursedir()
         return Gradebook(coursedir.db_url, coursedir.course_id)
 
+    def page_url(self) -> str:
+        return url_path_join(self.base_url, "deadlines")
+
     def page(self, notice: str) -> str:
         import jinja2
 
@@ -86,7 +90,7 @@ class _CourseMixin:
             assignments = overview(gb)
         template = jinja2.Template(TEMPLATE.read_text(), autoescape=True)
         return template.render(assignments=assignments, choices=list(EXTENSION_CHOICES),
-                               base=url_path_join(self.base_url, "deadlines"), xsrf=self.xsrf_form_html(),
+                               base=self.page_url(), xsrf=self.xsrf_form_html(),
                                notice=notice)
 
     def course_config(self):
@@ -122,7 +126,7 @@ def _handlers(serverapp):
             self.log.info("deadlines: %s gave %s an extension of %s on %s (penalty now %.2f)",
                           self.current_user.username, student, choice, assignment, penalty)
             notice = f"{student}: extension {choice} on {assignment}; late penalty now {penalty:g} points"
-            self.redirect(url_path_join(self.base_url, "deadlines") + "?" + _query(notice=notice))
+            self.redirect(self.page_url() + "?" + urlencode({"notice": notice}))
 
     class GradesCsv(_CourseMixin, JupyterHandler):
         @web.authenticated
@@ -139,12 +143,6 @@ def _handlers(serverapp):
     return [(url_path_join(base, "deadlines"), Page),
             (url_path_join(base, "deadlines", "extension"), Extension),
             (url_path_join(base, "deadlines", "grades.csv"), GradesCsv)]
-
-
-def _query(**params) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 def _jupyter_server_extension_points():

@@ -202,6 +202,22 @@ def test_the_formgrader_holds_only_its_own_course(hub, course):
     assert "['make_data.py', 'nbgrader_config.py', 'source']" in out, out
 
 
+def grade_alone(hub, teacher, student, answers, autograde_options="") -> tuple[str, float]:
+    """The student answers and submits; the teacher collects (again: --update), autogrades
+    and returns feedback to that student alone. The feedback's HTML and the autograde's seconds."""
+    answer(hub, student, answers)
+    ok(nbgrader(hub, student, f"submit {ASSIGNMENT} --course {COURSE}"))
+    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT} --student {student} --update", token=teacher))
+    t0 = time.monotonic()
+    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT} --student {student} --force {autograde_options}",
+                token=teacher))
+    took = time.monotonic() - t0
+    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT} --student {student} --force", token=teacher))
+    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT} --student {student}", token=teacher))
+    ok(nbgrader(hub, student, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
+    return feedback_html(hub, student), took
+
+
 def test_autograding_runs_student_code_in_the_sandbox(hub, course, stack):
     """A submission that tries to read, leak and plant through the autograder gets nowhere."""
     import uuid
@@ -226,17 +242,8 @@ def test_autograding_runs_student_code_in_the_sandbox(hub, course, stack):
     attack = RIGHT_ANSWERS["lg-energy"] + "\n" + ATTACK.format(
         nonce=nonce, course=COURSE, assignment=ASSIGNMENT, exchange_ip=before["exchange"], hub_ip=before["hub"])
     ok(nbgrader(hub, MALLORY, f"fetch_assignment {ASSIGNMENT} --course {COURSE}"))
-    answer(hub, MALLORY, {**RIGHT_ANSWERS, "lg-energy": attack})
-    ok(nbgrader(hub, MALLORY, f"submit {ASSIGNMENT} --course {COURSE}"))
-
-    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT} --student {MALLORY}", token=t))
-    t0 = time.monotonic()
-    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT} --student {MALLORY} --force", token=t))
-    print(f"\nautograde of one notebook in the sandbox: {time.monotonic() - t0:.1f} s")
-    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT} --student {MALLORY} --force", token=t))
-    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT} --student {MALLORY}", token=t))
-    ok(nbgrader(hub, MALLORY, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
-    html = feedback_html(hub, MALLORY)
+    html, took = grade_alone(hub, t, MALLORY, {**RIGHT_ANSWERS, "lg-energy": attack})
+    print(f"\nautograde of one notebook in the sandbox: {took:.1f} s")
     after = json.loads(run(hub, FORMGRADER, teacher_view, token=t).strip().splitlines()[-1])
 
     # The attack ran (its refusals are in the feedback) ...
@@ -273,18 +280,9 @@ def test_a_runaway_submission_fails_alone_within_the_courses_time_limit(hub, cou
     t = course["teacher"]
     runaway = {**RIGHT_ANSWERS, "lg-energy": RIGHT_ANSWERS["lg-energy"] + "\n_hoard = bytearray(8 * 1024**3)",
                "n-above-pev": "while True:\n    pass"}
-    answer(hub, MALLORY, runaway)
-    ok(nbgrader(hub, MALLORY, f"submit {ASSIGNMENT} --course {COURSE}"))
-    # --update: her earlier submission (the sandbox test's) is collected already.
-    ok(nbgrader(hub, FORMGRADER, f"collect {ASSIGNMENT} --student {MALLORY} --update", token=t))
-    t0 = time.monotonic()
     # The course's limit per cell (its nbgrader_config.py has 120 s; a teacher may pass another).
-    ok(nbgrader(hub, FORMGRADER, f"autograde {ASSIGNMENT} --student {MALLORY} --force --Execute.timeout=20", token=t))
-    print(f"\nautograde of a runaway submission (20 s per cell): {time.monotonic() - t0:.1f} s")
-    ok(nbgrader(hub, FORMGRADER, f"generate_feedback {ASSIGNMENT} --student {MALLORY} --force", token=t))
-    ok(nbgrader(hub, FORMGRADER, f"release_feedback {ASSIGNMENT} --student {MALLORY}", token=t))
-    ok(nbgrader(hub, MALLORY, f"fetch_feedback {ASSIGNMENT} --course {COURSE}"))
-    html = feedback_html(hub, MALLORY)
+    html, took = grade_alone(hub, t, MALLORY, runaway, autograde_options="--Execute.timeout=20")
+    print(f"\nautograde of a runaway submission (20 s per cell): {took:.1f} s")
     assert "MemoryError" in html and "CellTimeoutError" in html, html[-3000:]
     scores = gradebook_scores(hub, FORMGRADER, t, (RIGHT, WRONG, MALLORY))
     # lg_energy still right (2 points); the loop's count lost its point.
