@@ -25,6 +25,7 @@ from docker.types import Mount, SecretReference
 from dockerspawner import SwarmSpawner
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
+from servicekit.publish import PUBLISHED
 from servicekit.server_roles import ROLE_VARIABLE
 
 from .admission import StartLine, describe, your_turn
@@ -61,6 +62,7 @@ class AstroSwarmSpawner(SwarmSpawner):
     group_nodes = Dict(config=True, help=f"Hub group -> node: the group's servers run on the node labelled {NODE_LABEL}=<node>.")
     pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
     registry_auth = Dict(config=True, help="Registry login (username, password, serveraddress) that the node pulls a user's image with: sent with each service the spawner creates (X-Registry-Auth).")
+    course_libraries = Dict(config=True, help=f"Course -> volume of its published masterclasses: the servers of the course's members (hub group nbgrader-<course>) mount it read-only at {PUBLISHED}/<course>.")
     pids_limit = Integer(0, config=True, help="Processes and threads a server may have at once (0: no limit).")
     # Hostname of the node where the home volume was made; kept in the spawner's state.
     home_node = Unicode("")
@@ -91,6 +93,8 @@ class AstroSwarmSpawner(SwarmSpawner):
         # The server loads only the extensions of its role (servicekit.server_roles).
         env = super().get_env()
         env[ROLE_VARIABLE] = "teacher" if self.is_teacher() else "student"
+        if self.course_libraries:
+            env["ASTROHUB_PUBLISHED"] = PUBLISHED
         return env
 
     @property
@@ -254,6 +258,10 @@ class AstroSwarmSpawner(SwarmSpawner):
                     driver_config=None if is_path else self.mount_driver_config,
                 )
             )
+        groups = {g.name for g in self.user.groups}
+        for course, volume in sorted(self.course_libraries.items()):
+            if f"nbgrader-{course}" in groups:
+                mounts.append(Mount(target=f"{PUBLISHED}/{course}", source=volume, type="volume", read_only=True))
         return mounts
 
     @property

@@ -99,6 +99,17 @@ def home_volume(settings: Settings) -> str:
     return settings.home_volume.replace("{stack}", settings.stack_name)
 
 
+def course_library(course: str) -> str:
+    """The volume of a course's published masterclasses (servicekit.publish), as the
+    stack file names it: the formgrader writes it, its students' servers read it."""
+    return f"library-{course}"
+
+
+def course_libraries(settings: Settings) -> dict[str, str]:
+    """{course: the library volume's name in Docker} for the spawner's mounts."""
+    return {course: f"{settings.stack_name}_{course_library(course)}" for course in courses.course_ids(settings)}
+
+
 def proxy_public_url(settings: Settings) -> str:
     """Where user servers reach the proxy's public routes (the services).
 
@@ -471,7 +482,7 @@ def _formgrader(settings: Settings, course: str) -> Service:
         # Its own image: only this course's sources (astrohub.images.course_images).
         _image(settings, f"formgrader-{course}"), port=FORMGRADER_PORT, networks={BACKEND: ()},
         # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
-        cap_add=("NET_ADMIN",), volumes={f"course-{course}": "/home/jovyan"},
+        cap_add=("NET_ADMIN",), volumes={f"course-{course}": "/home/jovyan", course_library(course): "/srv/library"},
         environment={"ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": EXCHANGE_URL},
         secrets=(token,), limits={"memory": settings.mem_limit}, hub=hub)
     return _with_hub(svc, settings, token)

@@ -46,8 +46,9 @@ _OFF = {
 _ON = {"student": ("servicekit.nbgrader_on_first_use", "servicekit.visitors"),
        # who else opens a teacher's server (admins) is logged too
        "teacher": ("servicekit.visitors",),
-       # the course's deadlines page (extensions, the grades CSV) beside nbgrader's formgrader
-       "formgrader": ("servicekit.deadlines",)}
+       # the course's deadlines page (extensions, the grades CSV) and the publishing of
+       # its masterclasses beside nbgrader's formgrader
+       "formgrader": ("servicekit.deadlines", "servicekit.publish")}
 ROLES = tuple(_OFF)
 # A server started without the variable (by hand, or by an older hub) loads what a teacher's does.
 DEFAULT_ROLE = "teacher"

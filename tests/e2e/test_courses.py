@@ -451,3 +451,57 @@ def test_enrolment_follows_the_course_group(hub, course, stack):
     assert r.status_code == 200 and ASSIGNMENT in r.json()["assignments"]
     assert hub.api("DELETE", f"/groups/{group}/users", json={"users": ["nina"]}).status_code == 200
     assert answer_within(403).status_code == 403
+
+
+LESSON = "01-anatomy-of-a-shower"
+
+
+def test_a_teachers_edited_masterclass_reaches_the_courses_students_only_without_a_rebuild(hub, course):
+    t = course["teacher"]
+    page = hub.server("GET", FORMGRADER, "/masterclasses", token=t)
+    assert page.status_code == 200 and f"<li>{LESSON}</li>" in page.text, page.text[:500]
+    source = f"masterclasses/sources/{LESSON}/{LESSON}.md"
+    # A slip in the source: nothing is published and the page names it.
+    run(hub, FORMGRADER, f"""
+        from pathlib import Path
+        p = Path("{source}")
+        p.write_text(p.read_text().replace("  level: school", "  level: kindergarten", 1))
+    """, token=t)
+    r = hub.server("POST", FORMGRADER, "/masterclasses", token=t)
+    assert r.status_code == 400 and "Nothing was published" in r.text and "kindergarten" in r.text, r.text[:800]
+    # Mended, and revised as the teacher wants it taught.
+    run(hub, FORMGRADER, f"""
+        from pathlib import Path
+        p = Path("{source}")
+        p.write_text(p.read_text().replace("  level: kindergarten", "  level: school", 1)
+                     .replace("# 1. ", "# 1. (as taught by tina) ", 1))
+    """, token=t)
+    r = hub.server("POST", FORMGRADER, "/masterclasses", token=t)
+    assert r.status_code == 200 and 'id="notice"' in r.text, r.text[:800]
+
+    probe = f"""
+        import os, nbformat
+        path = "masterclasses/{COURSE}/{LESSON}/{LESSON}.ipynb"
+        if os.path.exists(path):
+            nb = nbformat.read(path, 4)
+            tags = {{t for c in nb.cells for t in c.metadata.get("tags", [])}}
+            print("revised" if "(as taught by tina)" in nb.cells[0].source else "old", "your-turn" in tags,
+                  sorted(tags & {{"solution", "teacher"}}))
+        else:
+            print("absent")
+        print("teacher versions here:", os.path.exists("/opt/astrohub/masterclasses-teachers"))
+        try:
+            open("/opt/astrohub/published/{COURSE}/mine", "w")
+            print("wrote")
+        except OSError as e:
+            print("refused", e.errno)
+    """
+    for student in (RIGHT, OUTSIDER):
+        hub.stop(student)
+        hub.start(student)
+    out = run(hub, RIGHT, probe)
+    assert "revised True []" in out and "teacher versions here: False" in out, out
+    assert "refused 30" in out, out  # EROFS: the students' mount is read-only
+    # A student of another course gets nothing of astro101's.
+    out = run(hub, OUTSIDER, probe)
+    assert "absent" in out and "refused 2" in out, out  # ENOENT: no astro101 library mounted

@@ -82,7 +82,8 @@ def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volu
     assert svc["ngshare"]["environment"]["EXCHANGE_COURSES"] == "astro101,astro201"
     assert svc["ngshare"]["environment"]["EXCHANGE_MAX_UPLOAD_MB"] == "5.0"
     fg = svc["formgrader-astro101"]
-    assert fg["volumes"] == ["course-astro101:/home/jovyan"]
+    # its home, and the library its students' servers read (servicekit.publish)
+    assert fg["volumes"] == ["course-astro101:/home/jovyan", "library-astro101:/srv/library"]
     # Each formgrader runs its own course's image (no other course's sources in it) and
     # may set the autograding sandbox's firewall at start.
     assert fg["image"] == f"astrohub/formgrader-astro101:{VERSION}"
@@ -93,3 +94,25 @@ def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volu
     assert overlay["secrets"]["astro101_token"] == {"external": True, "name": "s1_service_astro101_token"}
     assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in svc.values())
 
+
+
+def test_only_a_courses_members_mount_its_published_masterclasses_and_only_read_only():
+    from types import SimpleNamespace
+
+    from astrohub.spawner import AstroSwarmSpawner
+    from servicekit.publish import PUBLISHED
+
+    c = apply(settings(courses=COURSES, stack_name="s1"), Config())
+    assert c.AstroSwarmSpawner.course_libraries == {"astro101": "s1_library-astro101", "astro201": "s1_library-astro201"}
+
+    def mounts(*groups):
+        user = SimpleNamespace(name="ann", id=1, groups=[SimpleNamespace(name=g) for g in groups])
+        spawner = AstroSwarmSpawner(user=user, config=c)
+        return {m["Target"]: m for m in spawner.mounts}
+
+    found = mounts("nbgrader-astro101", "students-astro101")
+    assert found[f"{PUBLISHED}/astro101"]["Source"] == "s1_library-astro101"
+    assert found[f"{PUBLISHED}/astro101"]["ReadOnly"] is True
+    assert f"{PUBLISHED}/astro201" not in found
+    found = mounts()
+    assert not [t for t in found if t.startswith(PUBLISHED)]
