@@ -3,11 +3,11 @@
 Its own stack (nothing else must lose its volumes): a student with a password, a
 file in the home, a data request, and a course (astro101) whose teacher released an
 assignment that the student submitted, graded by the autograder with feedback
-returned; then `astrohub backup`, `astrohub down`, every volume, secret and the state
+returned, and published the masterclasses to the course; then `astrohub backup`, `astrohub down`, every volume, secret and the state
 folder removed; then `astrohub restore` and `astrohub up`: the same password logs
 in, the file has the same hash, the request is still downloadable with the same
 rows, the gradebook has the same score, the feedback is the same, the exchange still
-lists the assignment, and the edge's local CA is the same (browsers that trust it
+lists the assignment, the course's students get the same published masterclasses, and the edge's local CA is the same (browsers that trust it
 keep trusting it). Printed with -s: backup and restore times."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import requests
 
 from astrohub import courses, images, roster, settings
 from astrohub.deploy import Stack
+from servicekit.publish import PUBLISHED
 from tests.support.courseflow import (ASSIGNMENT, RIGHT_ANSWERS, answer, feedback_html, gradebook_scores, join_groups,
                                       nbgrader, ok, wait_for_formgrader)
 
@@ -102,6 +104,7 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
     join_groups(hub, {f"formgrade-{COURSE}": [TEACHER], f"nbgrader-{COURSE}": [TEACHER, STUDENT]})
     hub.start(STUDENT)
     graded = teach_and_grade(hub)
+    published = publish_masterclasses(hub)
     r = hub.server("PUT", STUDENT, "/api/contents/term-notes.txt",
                    json={"type": "file", "format": "text", "content": FILE_TEXT})
     assert r.status_code in (200, 201), r.text[:300]
@@ -150,7 +153,27 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
     assert gradebook_scores(hub, FORMGRADER, teacher, [STUDENT]) == graded["scores"]
     assert feedback_html(hub, STUDENT) == graded["feedback"]
     assert f"{COURSE} {ASSIGNMENT}" in ok(nbgrader(hub, STUDENT, f"list --course {COURSE}"))
+    # the same version (its time), and in the student's server from the course's library volume
+    assert published_line(hub, teacher) == published
+    listed, _, _ = hub.execute(STUDENT, f"import os; print(sorted(os.listdir('{PUBLISHED}/{COURSE}/current')))")
+    assert "01-anatomy-of-a-shower" in listed, listed
     hub.stop(STUDENT)
+
+
+def published_line(hub, teacher: str) -> str:
+    page = hub.server("GET", FORMGRADER, "/masterclasses", token=teacher)
+    assert page.status_code == 200, page.text[:300]
+    return re.search(r'<p id="published">(.*?)</p>', page.text, re.S).group(1)
+
+
+def publish_masterclasses(hub) -> str:
+    """The teacher publishes the course's masterclasses; the page's line of what students have."""
+    teacher = hub.user_token(TEACHER, note="teacher publishes")
+    r = hub.server("POST", FORMGRADER, "/masterclasses", token=teacher)
+    assert r.status_code == 200 and 'id="notice"' in r.text, r.text[:500]
+    line = published_line(hub, teacher)
+    assert "published" in line and "Nothing" not in line, line
+    return line
 
 
 def teach_and_grade(hub) -> dict:
