@@ -192,12 +192,52 @@ class Stack:
 
                 login = Login(self.settings.registry, self.settings.registry_user, self.settings.registry_password or "")
                 env["DOCKER_CONFIG"] = str(docker_config(self.state_dir / "docker", [login]))
+        before = self._updates()
         result = subprocess.run(
             ["docker", "stack", "deploy", "--prune", *registry_auth, "-c", str(stack_file), self.name],
             env=env, capture_output=True, text=True,
         )
         if result.returncode != 0:
             raise DeployError(f"docker stack deploy failed: {result.stderr.strip()}")
+        self.wait_for_updates(before)
+
+    def _updates(self) -> dict[str, tuple[str, str, str]]:
+        """{service: (its spec, update state, update start)} of this stack's services."""
+        ids = docker("service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={self.name}").stdout.split()
+        if not ids:
+            return {}
+        out = {}
+        for svc in json.loads(docker("service", "inspect", *ids).stdout):
+            status = svc.get("UpdateStatus") or {}
+            spec = json.dumps(svc["Spec"], sort_keys=True)
+            out[svc["Spec"]["Name"]] = (spec, status.get("State", ""), status.get("StartedAt", ""))
+        return out
+
+    def wait_for_updates(self, before: dict, timeout: float = 300, begin: float = 15) -> None:
+        """Until every service whose spec the deploy changed has rolled its tasks over:
+        `docker stack deploy` returns at once, and a changed setting would otherwise be
+        reported ready while the old hub still answers. A failed update names the service."""
+        start = time.monotonic()
+        while True:
+            now = self._updates()
+            waiting = []
+            for name, (spec, state, started) in now.items():
+                if name not in before or spec == before[name][0]:
+                    continue  # new (readiness covers it) or unchanged
+                if started == before[name][2]:
+                    # No rolling update began: a change that needs none (replicas), once Swarm had time.
+                    if time.monotonic() - start < begin:
+                        waiting.append(name)
+                elif state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+                    r = docker("service", "logs", "--no-task-ids", "--tail", "40", name, check=False)
+                    raise DeployError(f"the update of {name} failed ({state}); its log:\n{r.stdout}{r.stderr}")
+                elif state != "completed":
+                    waiting.append(name)
+            if not waiting:
+                return
+            if time.monotonic() - start > timeout:
+                raise DeployError(f"{', '.join(waiting)} still updating after {timeout:.0f} s: `docker service ps` them")
+            time.sleep(1)
 
     # -- readiness ------------------------------------------------------------
     @property

@@ -3,12 +3,14 @@
 Its own stack (nothing else must lose its volumes): a student with a password, a
 file in the home, a data request, and a course (astro101) whose teacher released an
 assignment that the student submitted, graded by the autograder with feedback
-returned, and published the masterclasses to the course; then `astrohub backup`, `astrohub down`, every volume, secret and the state
-folder removed; then `astrohub restore` and `astrohub up`: the same password logs
+returned, and published the masterclasses to the course; then `astrohub backup`,
+`astrohub down`, every volume, secret and the state folder removed; then `astrohub restore` and `astrohub up`: the same password logs
 in, the file has the same hash, the request is still downloadable with the same
 rows, the gradebook has the same score, the feedback is the same, the exchange still
-lists the assignment, the course's students get the same published masterclasses, and the edge's local CA is the same (browsers that trust it
-keep trusting it). Printed with -s: backup and restore times."""
+lists the assignment, the course's students get the same published masterclasses,
+and the edge's local CA is the same (browsers that trust it keep trusting it).
+Then the same stack with OpenID Connect login: a KCDC user's encrypted auth state
+comes back and still decrypts. Printed with -s: backup and restore times."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,9 @@ import requests
 from astrohub import courses, images, roster, settings
 from astrohub.deploy import Stack
 from servicekit.publish import PUBLISHED
+from tests.support.net import swarm_gateway
+from tests.support.oidc import flow as oidc_flow
+from tests.support.oidc.provider import DjangoProvider
 from tests.support.courseflow import (ASSIGNMENT, RIGHT_ANSWERS, answer, feedback_html, gradebook_scores, join_groups,
                                       nbgrader, ok, wait_for_formgrader)
 
@@ -36,6 +42,8 @@ STUDENT, TEACHER = "drill-ada", "drill-tina"
 COURSE = "astro101"
 FORMGRADER = f"services/{COURSE}"
 FILE_TEXT = "Ne-Nmu notes of a whole term\n" * 2000
+OIDC_USER = {"username": "lise", "password": secrets.token_urlsafe(12), "groups": ["students"]}
+OIDC_HUB_USER = f"kcdc-{OIDC_USER['username']}"
 
 REQUEST = """
 import kcdc, json
@@ -75,6 +83,8 @@ def drill_env(tmp_path_factory):
                 "ASTROHUB_PUBLIC_URL": f"https://127.0.0.1:{port}", "ASTROHUB_MEM_LIMIT": "1G",
                 "ASTROHUB_COURSES": f"{COURSE}:teachers-{COURSE}:students-{COURSE}",
                 "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
+                # from the first start: the OpenID Connect part logs in with it later
+                "ASTROHUB_KCDC_CLIENT_SECRET": secrets.token_urlsafe(24),
                 "ASTROHUB_STATE_DIR": str(tmp_path_factory.mktemp("drill-state"))})
     stack = Stack(ROOT, settings.load({k: v for k, v in env.items() if k != "ASTROHUB_STATE_DIR"},
                                       secrets_dir="/nonexistent"))
@@ -113,26 +123,9 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
     assert request["rows"] > 0
     hub.stop(STUDENT)
 
-    repo = tmp_path / "backups"
-    t0 = time.monotonic()
-    astrohub(env, "backup", str(repo))
-    took_backup = time.monotonic() - t0
-    out = astrohub(env, "backup", "--verify", str(repo)).stdout
-    assert "is intact" in out
-    backup_password = (stack.state_dir / "backup_password").read_text().strip()
-
-    # Nothing left on the machine: stack, volumes, secrets, the state folder.
-    astrohub(env, "down")
-    stack.forget()
-    shutil.rmtree(stack.state_dir)
-    assert not stack.secret_value("ops_token")
-
-    t0 = time.monotonic()
-    astrohub({**env, "ASTROHUB_BACKUP_PASSWORD": backup_password}, "restore", str(repo))
-    astrohub(env, "up", "--no-build")
-    took_restore = time.monotonic() - t0
+    took_backup, took_restore = back_up_wipe_restore(env, stack, tmp_path / "backups")
     print(f"\nrestore drill: backup {took_backup:.1f} s, restore + up {took_restore:.1f} s, "
-          f"repository {sum(p.stat().st_size for p in repo.rglob('*') if p.is_file()) / 1e6:.1f} MB")
+          f"repository {sum(p.stat().st_size for p in (tmp_path / 'backups').rglob('*') if p.is_file()) / 1e6:.1f} MB")
 
     assert stack.root_certificate() == root_before
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca_bundle())
@@ -158,6 +151,80 @@ def test_a_backup_brings_everything_back_on_an_empty_machine(drill_env, tmp_path
     listed, _, _ = hub.execute(STUDENT, f"import os; print(sorted(os.listdir('{PUBLISHED}/{COURSE}/current')))")
     assert "01-anatomy-of-a-shower" in listed, listed
     hub.stop(STUDENT)
+
+
+def test_an_oidc_users_auth_state_comes_back_and_still_decrypts(drill_env, tmp_path, monkeypatch):
+    """The same stack logging in through OpenID Connect (a real provider on this machine's
+    gateway address, which the hub reaches): the KCDC user's auth state (the provider's
+    tokens, encrypted with the crypt key) comes back, and their server gets the same
+    access token as before, which the provider still accepts; the user logs in again."""
+    env, stack = drill_env
+    provider = DjangoProvider(tmp_path / "provider", [OIDC_USER], host=swarm_gateway(),
+                              redirect_uris=[f"{stack.settings.public_url}/hub/kcdc/oauth_callback"])
+    # the client secret the stack has held since its first start (docker secrets cannot change)
+    provider.client_secret = env["ASTROHUB_KCDC_CLIENT_SECRET"]
+    with provider:
+        oidc_env = {**env, **provider.settings_env("kcdc"), "ASTROHUB_AUTHENTICATOR": "oidc"}
+        astrohub(oidc_env, "up", "--no-build")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca_bundle())
+        hub_url = f"{stack.local_url}/"
+        assert oidc_login(hub_url) == 302, provider.log()[-2000:]
+        before = server_token(stack)
+        assert provider_accepts(provider, before)
+
+        back_up_wipe_restore(oidc_env, stack, tmp_path / "backups")
+
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca_bundle())
+        assert "students" in stack.hub_client().user(OIDC_HUB_USER)["groups"]  # from the provider's claim
+        # decrypted with the restored crypt key (a new key would leave no auth state, so no token)
+        assert server_token(stack) == before
+        assert oidc_login(hub_url) == 302
+
+
+def oidc_login(hub_url: str) -> int:
+    """The KCDC button's whole way (provider form, callback); the hub's answer to the callback."""
+    result = oidc_flow.login(hub_url, "kcdc", OIDC_USER["username"], OIDC_USER["password"])
+    assert result.response is not None, f"the provider gave no code: {result.form_page.text[:300]}"
+    return result.response.status_code
+
+
+def server_token(stack: Stack) -> str:
+    """The KCDC access token the user's server is handed from the auth state (astrohub.oidc)."""
+    hub = stack.hub_client(timeout=60)
+    hub.start(OIDC_HUB_USER)
+    try:
+        out, _, _ = hub.execute(OIDC_HUB_USER, "import os; print(open(os.environ['KCDC_ACCESS_TOKEN_FILE']).read().strip())")
+    finally:
+        hub.stop(OIDC_HUB_USER)
+    token = out.strip().splitlines()[-1]
+    assert len(token) > 10, out
+    return token
+
+
+def provider_accepts(provider: DjangoProvider, token: str) -> bool:
+    r = requests.get(provider.userinfo_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return r.status_code == 200 and r.json().get("preferred_username") == OIDC_USER["username"]
+
+
+def back_up_wipe_restore(env: dict, stack: Stack, repo) -> tuple[float, float]:
+    """Back up, take everything off the machine, restore and bring the stack up; (backup s, restore + up s)."""
+    t0 = time.monotonic()
+    astrohub(env, "backup", str(repo))
+    took_backup = time.monotonic() - t0
+    out = astrohub(env, "backup", "--verify", str(repo)).stdout
+    assert "is intact" in out
+    backup_password = (stack.state_dir / "backup_password").read_text().strip()
+
+    # Nothing left on the machine: stack, volumes, secrets, the state folder.
+    astrohub(env, "down")
+    stack.forget()
+    shutil.rmtree(stack.state_dir)
+    assert not stack.secret_value("ops_token")
+
+    t0 = time.monotonic()
+    astrohub({**env, "ASTROHUB_BACKUP_PASSWORD": backup_password}, "restore", str(repo))
+    astrohub(env, "up", "--no-build")
+    return took_backup, time.monotonic() - t0
 
 
 def published_line(hub, teacher: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 import requests
@@ -32,3 +33,11 @@ def wait_for_http(url: str, timeout: float = 30.0, proc=None, ok=(200, 302, 401,
             last = e
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {timeout} s (last: {last})")
+
+
+def swarm_gateway() -> str:
+    """This machine's address on Docker's gateway bridge: where a stack's services (on a
+    network with a gateway) reach a server that a test runs on the host."""
+    out = subprocess.run(["docker", "network", "inspect", "docker_gwbridge", "--format",
+                          "{{range .IPAM.Config}}{{.Gateway}} {{end}}"], capture_output=True, text=True, check=True)
+    return out.stdout.split()[0]

@@ -34,8 +34,9 @@ class _Provider:
     name = "provider"
 
     def __init__(self, workdir: Path, users: list[dict], redirect_uris: list[str],
-                 token_seconds: int = 3600):
+                 token_seconds: int = 3600, host: str = "127.0.0.1"):
         self.workdir = Path(workdir)
+        self.host = host  # where it listens: loopback, or the Swarm's gateway for a stack's hub
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.users = users
         self.redirect_uris = redirect_uris
@@ -48,7 +49,7 @@ class _Provider:
 
     @property
     def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def _spawn(self, cmd: list[str], env: dict, cwd: Path) -> None:
         with open(self.log_path, "ab") as log:
@@ -109,6 +110,7 @@ class DjangoProvider(_Provider):
             "OIDC_TEST_RSA_KEY": pem,
             "OIDC_TEST_TOKEN_SECONDS": str(self.token_seconds),
             "OIDC_TEST_COOKIE": f"p{self.port}",
+            "OIDC_TEST_HOST": self.host,
         }
         full_env = {**os.environ, **env}
         subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"], env=full_env,
@@ -117,7 +119,7 @@ class DjangoProvider(_Provider):
                                                 "redirect_uris": self.redirect_uris}}
         subprocess.run([sys.executable, str(HERE / "django_site" / "seed.py")], env=full_env, cwd=ROOT,
                        input=json.dumps(spec), text=True, check=True, capture_output=True)
-        self._spawn([sys.executable, "-m", "django", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+        self._spawn([sys.executable, "-m", "django", "runserver", f"{self.host}:{self.port}", "--noreload"],
                     env, ROOT)
         return self
 
@@ -142,7 +144,7 @@ class NodeProvider(_Provider):
         ensure_node_modules()
         spec_path = self.workdir / "spec.json"
         spec_path.write_text(json.dumps({
-            "port": self.port, "users": self.users, "token_seconds": self.token_seconds,
+            "port": self.port, "host": self.host, "users": self.users, "token_seconds": self.token_seconds,
             "client": {"client_id": self.client_id, "client_secret": self.client_secret,
                        "redirect_uris": self.redirect_uris},
         }))

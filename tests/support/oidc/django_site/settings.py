@@ -1,4 +1,5 @@
-"""A django-oauth-toolkit OpenID Connect provider for the login tests (loopback only).
+"""A django-oauth-toolkit OpenID Connect provider for the login tests (loopback, or
+the Swarm's gateway address of this machine for a stack's hub).
 
 Everything variable comes from the environment that tests/support/oidc/provider.py
 sets: the database file, the RS256 signing key made at fixture start, token lifetime.
@@ -9,7 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SECRET_KEY = os.environ["OIDC_TEST_SECRET_KEY"]
 DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", os.environ.get("OIDC_TEST_HOST", "127.0.0.1")]
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

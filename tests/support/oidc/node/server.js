@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
 const spec = JSON.parse(readFileSync(process.env.OIDC_TEST_SPEC, 'utf8'));
-const issuer = `http://127.0.0.1:${spec.port}`;
+const host = spec.host || "127.0.0.1";
+const issuer = `http://${host}:${spec.port}`;
 
 const users = new Map(spec.users.map((u) => {
   const salt = randomBytes(16);
@@ -130,4 +131,4 @@ createServer(async (req, res) => {
     res.writeHead(400, { 'content-type': 'text/plain' });
     res.end(`interaction failed: ${err.message}`);
   }
-}).listen(spec.port, '127.0.0.1', () => console.log(`test OIDC provider at ${issuer}`));
+}).listen(spec.port, host, () => console.log(`test OIDC provider at ${issuer}`));
