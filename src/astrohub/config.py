@@ -168,8 +168,8 @@ def _apply_spawner(settings: Settings, c: Config) -> None:
     if stock:
         return  # stock mounts named volumes as binds (dockerspawner#536): no home
     s.volumes = {topology.home_volume(settings): HOME}
-    # Each course's published masterclasses, read-only, for its members (servicekit.publish).
-    s.course_libraries = topology.course_libraries(settings)
+    # Each course's published masterclasses and its folder, for its members.
+    s.course_mounts = topology.course_mounts(settings)
     # A server that stops (culled, shut down, crashed) stays stopped: Swarm's
     # default would restart it behind the hub's back.
     s.extra_task_spec = {"restart_policy": {"Condition": "none"}}

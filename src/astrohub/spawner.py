@@ -23,7 +23,7 @@ from pprint import pformat
 from docker.errors import APIError, NotFound
 from docker.types import Mount, SecretReference
 from dockerspawner import SwarmSpawner
-from traitlets import Bool, Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, List, Unicode
 
 from servicekit.publish import PUBLISHED
 from servicekit.server_roles import ROLE_VARIABLE
@@ -62,7 +62,7 @@ class AstroSwarmSpawner(SwarmSpawner):
     group_nodes = Dict(config=True, help=f"Hub group -> node: the group's servers run on the node labelled {NODE_LABEL}=<node>.")
     pin_homes = Bool(True, config=True, help="Start a server again on the node that holds its home volume.")
     registry_auth = Dict(config=True, help="Registry login (username, password, serveraddress) that the node pulls a user's image with: sent with each service the spawner creates (X-Registry-Auth).")
-    course_libraries = Dict(config=True, help=f"Course -> volume of its published masterclasses: the servers of the course's members (hub group nbgrader-<course>) mount it read-only at {PUBLISHED}/<course>.")
+    course_mounts = List(Dict(), config=True, help="Course volumes in users' servers: each {volume, target, readers, writers}, mounted for members of a hub group in readers, read-only unless one of their groups is in writers (astrohub.topology.course_mounts).")
     pids_limit = Integer(0, config=True, help="Processes and threads a server may have at once (0: no limit).")
     # Hostname of the node where the home volume was made; kept in the spawner's state.
     home_node = Unicode("")
@@ -93,7 +93,7 @@ class AstroSwarmSpawner(SwarmSpawner):
         # The server loads only the extensions of its role (servicekit.server_roles).
         env = super().get_env()
         env[ROLE_VARIABLE] = "teacher" if self.is_teacher() else "student"
-        if self.course_libraries:
+        if self.course_mounts:
             env["ASTROHUB_PUBLISHED"] = PUBLISHED
         return env
 
@@ -259,9 +259,10 @@ class AstroSwarmSpawner(SwarmSpawner):
                 )
             )
         groups = {g.name for g in self.user.groups}
-        for course, volume in sorted(self.course_libraries.items()):
-            if f"nbgrader-{course}" in groups:
-                mounts.append(Mount(target=f"{PUBLISHED}/{course}", source=volume, type="volume", read_only=True))
+        for m in self.course_mounts:
+            if groups & set(m["readers"]):
+                mounts.append(Mount(target=m["target"], source=m["volume"], type="volume",
+                                    read_only=not groups & set(m["writers"])))
         return mounts
 
     @property

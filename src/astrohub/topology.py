@@ -40,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from servicekit.publish import LIBRARY, PUBLISHED
+
 from . import courses, edge, portal
 from .settings import Settings, dashboards_max_kernels
 
@@ -105,9 +107,34 @@ def course_library(course: str) -> str:
     return f"library-{course}"
 
 
-def course_libraries(settings: Settings) -> dict[str, str]:
-    """{course: the library volume's name in Docker} for the spawner's mounts."""
-    return {course: f"{settings.stack_name}_{course_library(course)}" for course in courses.course_ids(settings)}
+def course_folder(course: str) -> str:
+    """The volume of a course's shared folder: its teachers write it, its students read it."""
+    return f"folder-{course}"
+
+
+#: Where the course folder is in the formgrader (whose home is the course volume) ...
+FORMGRADER_FOLDER = "/home/jovyan/course-folder"
+#: ... and in the servers of the course's teachers and students.
+USER_FOLDER = "/home/jovyan/courses/{course}"
+
+
+def course_mounts(settings: Settings) -> list[dict]:
+    """The course volumes in users' servers, for the spawner: each with the hub groups
+    that mount it (``readers``) and those of them that may write it (``writers``).
+
+    A course's members (nbgrader-<course>) and teachers (formgrade-<course>) get its
+    published masterclasses read-only (servicekit.publish) and its folder, which only
+    the teachers write. Named volumes are local to a node: a server on another node
+    than the formgrader sees that node's copy (shared storage would lift this)."""
+    mounts = []
+    for course in courses.course_ids(settings):
+        members = [f"nbgrader-{course}", f"formgrade-{course}"]
+        mounts.append({"volume": f"{settings.stack_name}_{course_library(course)}",
+                       "target": f"{PUBLISHED}/{course}", "readers": members, "writers": []})
+        mounts.append({"volume": f"{settings.stack_name}_{course_folder(course)}",
+                       "target": USER_FOLDER.format(course=course), "readers": members,
+                       "writers": [f"formgrade-{course}"]})
+    return mounts
 
 
 def proxy_public_url(settings: Settings) -> str:
@@ -482,7 +509,8 @@ def _formgrader(settings: Settings, course: str) -> Service:
         # Its own image: only this course's sources (astrohub.images.course_images).
         _image(settings, f"formgrader-{course}"), port=FORMGRADER_PORT, networks={BACKEND: ()},
         # Root at start sets the autograding sandbox's firewall (images/formgrader/start-formgrader).
-        cap_add=("NET_ADMIN",), volumes={f"course-{course}": "/home/jovyan", course_library(course): "/srv/library"},
+        cap_add=("NET_ADMIN",), volumes={f"course-{course}": "/home/jovyan", course_library(course): str(LIBRARY),
+                                         course_folder(course): FORMGRADER_FOLDER},
         environment={"ASTROHUB_COURSE": course, "ASTROHUB_EXCHANGE_URL": EXCHANGE_URL},
         secrets=(token,), limits={"memory": settings.mem_limit}, hub=hub)
     return _with_hub(svc, settings, token)

@@ -43,8 +43,11 @@ def human(n: float) -> str:
 
 
 def disk_usage(root: str) -> int:
-    """Bytes the files under ``root`` occupy on disk (allocated blocks, as du counts)."""
+    """Bytes the files under ``root`` occupy on disk (allocated blocks, as ``du -x``
+    counts): only on root's own device, so a course folder mounted inside the home
+    (astrohub.topology.course_mounts) is not counted against its student."""
     total = 0
+    device = os.stat(root).st_dev
     stack = [root]
     while stack:
         try:
@@ -57,6 +60,8 @@ def disk_usage(root: str) -> int:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
+                if st.st_dev != device:
+                    continue  # a mount point: another volume's
                 total += st.st_blocks * 512
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)

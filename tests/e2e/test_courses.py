@@ -505,3 +505,36 @@ def test_a_teachers_edited_masterclass_reaches_the_courses_students_only_without
     # A student of another course gets nothing of astro101's.
     out = run(hub, OUTSIDER, probe)
     assert "absent" in out and "refused 2" in out, out  # ENOENT: no astro101 library mounted
+
+
+def test_the_course_folder_is_its_teachers_to_write_and_its_students_to_read(hub, course):
+    folder = f"courses/{COURSE}"
+    # The teacher puts a file there from her own server, and one from the formgrader.
+    hub.start(TEACHER)
+    try:
+        run(hub, TEACHER, f"""
+            from pathlib import Path
+            Path("{folder}/reading.md").write_text("Read chapter 2 before Tuesday.")
+        """)
+        run(hub, FORMGRADER, """
+            from pathlib import Path
+            Path("course-folder/syllabus.md").write_text("Week 1: the knee.")
+        """, token=course["teacher"])
+    finally:
+        hub.stop(TEACHER)
+    probe = f"""
+        import os
+        for name in ("reading.md", "syllabus.md"):
+            p = os.path.join("{folder}", name)
+            print(name, open(p).read() if os.path.exists(p) else "absent")
+        try:
+            open("{folder}/mine.md", "w")
+            print("wrote")
+        except OSError as e:
+            print("refused", e.errno)
+    """
+    out = run(hub, RIGHT, probe)
+    assert "reading.md Read chapter 2 before Tuesday." in out and "syllabus.md Week 1: the knee." in out, out
+    assert "refused 30" in out, out  # EROFS: the students' mount is read-only
+    out = run(hub, OUTSIDER, probe)
+    assert "reading.md absent" in out and "refused 2" in out, out  # ENOENT: no astro101 folder

@@ -83,7 +83,8 @@ def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volu
     assert svc["ngshare"]["environment"]["EXCHANGE_MAX_UPLOAD_MB"] == "5.0"
     fg = svc["formgrader-astro101"]
     # its home, and the library its students' servers read (servicekit.publish)
-    assert fg["volumes"] == ["course-astro101:/home/jovyan", "library-astro101:/srv/library"]
+    assert fg["volumes"] == ["course-astro101:/home/jovyan", "library-astro101:/srv/library",
+                             "folder-astro101:/home/jovyan/course-folder"]
     # Each formgrader runs its own course's image (no other course's sources in it) and
     # may set the autograding sandbox's firewall at start.
     assert fg["image"] == f"astrohub/formgrader-astro101:{VERSION}"
@@ -96,23 +97,29 @@ def test_the_stack_runs_the_exchange_and_one_formgrader_per_course_on_their_volu
 
 
 
-def test_only_a_courses_members_mount_its_published_masterclasses_and_only_read_only():
+def test_a_courses_members_mount_its_library_read_only_and_its_folder_as_their_role_allows():
     from types import SimpleNamespace
 
     from astrohub.spawner import AstroSwarmSpawner
     from servicekit.publish import PUBLISHED
 
     c = apply(settings(courses=COURSES, stack_name="s1"), Config())
-    assert c.AstroSwarmSpawner.course_libraries == {"astro101": "s1_library-astro101", "astro201": "s1_library-astro201"}
+    folder = "/home/jovyan/courses/astro101"
 
     def mounts(*groups):
         user = SimpleNamespace(name="ann", id=1, groups=[SimpleNamespace(name=g) for g in groups])
         spawner = AstroSwarmSpawner(user=user, config=c)
-        return {m["Target"]: m for m in spawner.mounts}
+        return {m["Target"]: (m["Source"], m["ReadOnly"]) for m in spawner.mounts}
 
-    found = mounts("nbgrader-astro101", "students-astro101")
-    assert found[f"{PUBLISHED}/astro101"]["Source"] == "s1_library-astro101"
-    assert found[f"{PUBLISHED}/astro101"]["ReadOnly"] is True
-    assert f"{PUBLISHED}/astro201" not in found
-    found = mounts()
-    assert not [t for t in found if t.startswith(PUBLISHED)]
+    student = mounts("nbgrader-astro101", "students-astro101")
+    assert student[f"{PUBLISHED}/astro101"] == ("s1_library-astro101", True)
+    assert student[folder] == ("s1_folder-astro101", True)  # students read the course folder
+    assert f"{PUBLISHED}/astro201" not in student and "/home/jovyan/courses/astro201" not in student
+    teacher = mounts("formgrade-astro101")
+    assert teacher[folder] == ("s1_folder-astro101", False)  # its teachers write it
+    assert teacher[f"{PUBLISHED}/astro101"] == ("s1_library-astro101", True)  # published from the formgrader only
+    # A teacher of one course is a student of the other: each mount by its own course's role.
+    both = mounts("formgrade-astro101", "nbgrader-astro201")
+    assert both[folder][1] is False and both["/home/jovyan/courses/astro201"][1] is True
+    outsider = mounts()
+    assert not [t for t in outsider if t.startswith((PUBLISHED, "/home/jovyan/courses"))]

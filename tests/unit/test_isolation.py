@@ -77,6 +77,21 @@ def test_disk_usage_counts_allocated_blocks_not_sparse_sizes(tmp_path):
     assert 256 * 1024 <= used < 1024**2
 
 
+def test_disk_usage_leaves_out_a_volume_mounted_inside_the_home(tmp_path):
+    # A course folder is mounted inside the students' homes: the teacher's files in it
+    # must not fill the student's quota. A tmpfs stands in for the volume's own device.
+    (tmp_path / "mine.bin").write_bytes(os.urandom(64 * 1024))
+    folder = tmp_path / "courses" / "astro101"
+    folder.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], check=True)
+    try:
+        (folder / "reading.bin").write_bytes(os.urandom(4 * 1024**2))
+        used = homequota.disk_usage(str(tmp_path))
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    assert 64 * 1024 <= used < 1024**2
+
+
 def test_a_save_into_a_full_home_is_refused_with_what_to_do(tmp_path):
     (tmp_path / "big.bin").write_bytes(os.urandom(300 * 1024))
     limit = homequota.HomeLimit(str(tmp_path), 256 * 1024)

@@ -88,7 +88,8 @@ def test_the_full_stack_has_each_service_once_with_its_networks_secrets_and_limi
         {"target": edge.HTTP_PORT, "published": 80, "protocol": "tcp", "mode": "host"}]
     assert [name for name, entry in svc.items() if "ports" in entry] == ["edge"]  # the one public entry
     assert set(stack["volumes"]) == {"edge-data", "hub-data", "datacentre-results", "ngshare-data",
-                                     "course-astro101", "course-astro201", "library-astro101", "library-astro201"}
+                                     "course-astro101", "course-astro201", "library-astro101", "library-astro201",
+                                     "folder-astro101", "folder-astro201"}
 
 
 def test_without_courses_there_is_no_exchange_and_the_proxy_has_no_alias(tmp_path):
