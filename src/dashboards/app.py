@@ -70,6 +70,12 @@ def voila_config(settings: DashboardsSettings | None = None, **changes) -> Confi
     v.file_allowlist = []
     # Idle kernels go (Voila never culls its preheated pool); connected ones too: a tab
     # left open on a phone must not hold memory for ever.
+    # Kernels talk over unix sockets, not loopback ports: a TCP port is picked free by the
+    # server and bound later by the kernel, and with kernels starting (and fetching data)
+    # at once another connection can take it between the two. That kernel dies with
+    # "Address already in use" while its pool still offers it, and its visitor waits 60 s
+    # for a page that fails (seen in the e2e dashboards tests).
+    c.KernelManager.transport = "ipc"
     k = c.MappingKernelManager
     k.cull_idle_timeout = s.cull_idle_seconds
     k.cull_interval = max(10, min(60, s.cull_idle_seconds // 2))

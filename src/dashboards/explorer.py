@@ -137,11 +137,18 @@ def build() -> None:
             cut_range.value = (low + 0.5 * (high - low), high)
 
     def redraw(*_):
+        import kcdc
+
         plot.note("asking the datacentre ...")
         try:
             fig, note = draw(shop.value, kind.value, x.value, y.value, cut_column.value, cut_range.value)
         except data.SelectionTooLarge as e:
             plot.note(str(e), error=True)
+            return
+        except (kcdc.KCDCError, TimeoutError) as e:
+            # Said on the page: a redraw started by ?shop= runs in a thread, where an
+            # exception would vanish and leave the previous shop's plot standing.
+            plot.note(f"{shop.value}: {e}. Press Plot to ask again.", error=True)
             return
         if fig is None:
             plot.note(note, error=True)

@@ -169,6 +169,8 @@ def test_a_query_parameter_reaches_a_preheated_kernel(dashboards_up, browser):
     # The kascade plot stays on the page until the tunka133 one replaces it.
     deadline = time.monotonic() + 120
     while "tunka133" not in wait_for_plot(page):
+        errors = page.locator(".dash-error")
+        assert not errors.count(), f"the explorer said: {errors.first.inner_text()}"
         assert time.monotonic() < deadline, "the explorer did not plot tunka133"
         page.wait_for_timeout(500)
     page.close()

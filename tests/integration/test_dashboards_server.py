@@ -5,6 +5,7 @@ for the idle culler's fifteen minutes, while the preheated pool stays.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -24,6 +25,12 @@ BASE = "/services/dashboards/"
 def kernels_of(pid: int) -> set[int]:
     out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return {int(line.split()[0]) for line in out.splitlines() if "ipykernel" in line}
+
+
+def connection_of(kernel_pid: int) -> dict:
+    """The connection file a kernel was started with (``-f <file>``)."""
+    args = open(f"/proc/{kernel_pid}/cmdline", "rb").read().split(b"\0")
+    return json.loads(open(args[args.index(b"-f") + 1], "rb").read())
 
 
 @pytest.fixture
@@ -77,6 +84,8 @@ def test_a_closed_page_loses_its_kernel_a_loading_one_keeps_it_and_the_pool_stay
     proc, url, log = dashboards_server
     # one preheated kernel per dashboard
     pool = wait_for("the pool", lambda: (lambda k: k if len(k) >= 5 else None)(kernels_of(proc.pid)), 120)
+    # Unix sockets, not loopback ports another connection could take while a kernel starts.
+    assert {connection_of(k)["transport"] for k in pool} == {"ipc"}
     # Two visits take pool kernels (the pools refill). The first page opens its websocket
     # and is closed; the second never opens it (still loading, a slow phone).
     closing, loading = requests.Session(), requests.Session()
