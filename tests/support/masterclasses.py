@@ -24,8 +24,8 @@ LIBRARY = ROOT / "masterclasses"
 STUDENT = "ada"
 #: the masterclasses converted to the lesson template (level, duration, goals, checked
 #: "your turn" cells with solutions); the others are still demos (issue 14)
-LESSONS = ("01-anatomy-of-a-shower", "03-the-atmosphere-as-absorber", "05-energy-from-ne-and-nmu", "06-the-knee",
-           "09-searching-for-pev-gamma-rays")
+LESSONS = ("01-anatomy-of-a-shower", "02-where-do-cosmic-rays-come-from", "03-the-atmosphere-as-absorber",
+           "05-energy-from-ne-and-nmu", "06-the-knee", "09-searching-for-pev-gamma-rays")
 
 _built: tuple[Path, Path] | None = None
 
