@@ -26,6 +26,7 @@ STUDENT = "ada"
 #: "your turn" cells with solutions); the others are still demos (issue 14)
 LESSONS = (
     "01-anatomy-of-a-shower",
+    "02-where-do-cosmic-rays-come-from",
     "03-the-atmosphere-as-absorber",
     "04-lateral-distribution-and-age",
     "05-energy-from-ne-and-nmu",
