@@ -25,7 +25,7 @@ STUDENT = "ada"
 #: the masterclasses converted to the lesson template (level, duration, goals, checked
 #: "your turn" cells with solutions); the others are still demos (issue 14)
 LESSONS = ("01-anatomy-of-a-shower", "03-the-atmosphere-as-absorber", "05-energy-from-ne-and-nmu", "06-the-knee",
-           "09-searching-for-pev-gamma-rays")
+           "09-searching-for-pev-gamma-rays", "10-comparing-experiments")
 
 _built: tuple[Path, Path] | None = None
 
