@@ -32,6 +32,7 @@ LESSONS = (
     "05-energy-from-ne-and-nmu",
     "06-the-knee",
     "09-searching-for-pev-gamma-rays",
+    "10-comparing-experiments",
 )
 
 _built: tuple[Path, Path] | None = None
