@@ -12,7 +12,10 @@ answers during the burst (p50 / max), the floor N x (CPU-s of one bare start) / 
 last / floor and p50 / last. Figures only, no pass/fail.
 
     .venv/bin/python benchmarks/spawn.py [--users 1 10 30 60] [--spawners astrohub stock]
-        [--stack astrohub-bench] [--port 19000]
+        [--starts 0 4] [--stack astrohub-bench] [--port 19000]
+
+``--starts K ...`` runs this spawner once per value of ``concurrent_starts`` (0: the
+default, the nodes' cores), each on a freshly deployed stack, to compare them in one run.
 
 The image tag is ASTROHUB_IMAGE_TAG (default the release's).
 """
@@ -75,14 +78,26 @@ def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
         docker("rm", "-f", container, check=False)
 
 
-def bench_settings(stack: str, port: str, spawner: str = "astrohub") -> settings.Settings:
+def bench_settings(stack: str, port: str, spawner: str = "astrohub", starts: int = 0) -> settings.Settings:
     return settings.load({
         "ASTROHUB_STACK_NAME": stack,
         "ASTROHUB_HTTP_PORT": port,
         "ASTROHUB_SPAWNER": spawner,
+        "ASTROHUB_CONCURRENT_STARTS": str(starts),
         "ASTROHUB_MEM_LIMIT": "1G",
         "ASTROHUB_IMAGE_TAG": os.environ.get("ASTROHUB_IMAGE_TAG", settings.VERSION),
     }, secrets_dir="/nonexistent")
+
+
+def variants(spawners: list[str], starts: list[int]) -> list[tuple[str, str, int]]:
+    """(label, spawner, concurrent_starts) of each stack to measure; the stock spawner has no line."""
+    out = []
+    for spawner in spawners:
+        if spawner == "stock" or len(starts) == 1:
+            out.append((spawner, spawner, starts[0] if spawner != "stock" else 0))
+        else:
+            out += [(f"{spawner} K={k or 'cores'}", spawner, k) for k in starts]
+    return out
 
 
 def deploy(config: settings.Settings) -> tuple[Stack, HubClient]:
@@ -133,6 +148,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 30, 60], help="N: servers requested at once")
     parser.add_argument("--spawners", nargs="+", default=["astrohub", "stock"], choices=["astrohub", "stock"])
+    parser.add_argument("--starts", type=int, nargs="+", default=[0],
+                        help="concurrent_starts of this spawner, one stack each (0: the nodes' cores)")
     parser.add_argument("--stack", default="astrohub-bench", help="name of the bench stack (removed afterwards)")
     parser.add_argument("--port", default="19000", help="https port of the bench stack")
     args = parser.parse_args()
@@ -144,11 +161,11 @@ def main() -> int:
     print(f"bare `jupyter server` of {config.image}: {cpu:.2f} CPU-s, answered after {wall:.2f} s", flush=True)
     table: dict[tuple[str, int], dict] = {}
     try:
-        for spawner in args.spawners:
-            stack, hub = deploy(bench_settings(args.stack, args.port, spawner))
+        for label, spawner, starts in variants(args.spawners, args.starts):
+            stack, hub = deploy(bench_settings(args.stack, args.port, spawner, starts))
             for n in args.users:
-                table[(spawner, n)] = result = run(hub, n, f"{spawner[:1]}{n}")
-                print(f"{spawner:8s} N={n:3d}: ready p50/p95/last {p50_p95_max(result['ready'])} s, "
+                table[(label, n)] = result = run(hub, n, f"{spawner[:1]}{starts}n{n}")
+                print(f"{label:8s} N={n:3d}: ready p50/p95/last {p50_p95_max(result['ready'])} s, "
                       f"failed {len(result['errors'])}", flush=True)
                 if result["errors"]:  # the hub's reasons (its API says only 500), before the stack goes
                     print("\n".join(line for line in stack.logs(tail=400).splitlines()
@@ -160,7 +177,8 @@ def main() -> int:
 
     print(f"\nSpawn benchmark, {cores} cores, image {config.image}; one bare start {cpu:.2f} CPU-s "
           f"({wall:.2f} s); floor = N x {cpu:.2f} / {cores}")
-    print(f"{'spawner':9s}{'N':>4s} {'failed':>6s}  {'ready p50 / p95 / last (s)':>26s}  {'kernel p50':>10s}  "
+    width = max(9, *(len(label) + 1 for label, _ in table))
+    print(f"{'spawner':{width}s}{'N':>4s} {'failed':>6s}  {'ready p50 / p95 / last (s)':>26s}  {'kernel p50':>10s}  "
           f"{'hub API p50/max':>15s}  {'login p50/max':>13s}  {'floor':>6s}  {'last/floor':>10s}  {'p50/last':>8s}")
     for (spawner, n), r in table.items():
         floor = n * cpu / cores
@@ -168,16 +186,18 @@ def main() -> int:
         last = max(ready) if ready else float("nan")
         kernel = f"{statistics.median(r['kernel']):10.2f}" if r["kernel"] else f"{'n/a':>10s}"
         p50_last = statistics.median(ready) / last if ready else float("nan")
-        print(f"{spawner:9s}{n:4d} {len(r['errors']):6d}  {p50_p95_max(ready):>26s}  {kernel}  "
+        print(f"{spawner:{width}s}{n:4d} {len(r['errors']):6d}  {p50_p95_max(ready):>26s}  {kernel}  "
               f"{p50_max(r['api']):>15s}  {p50_max(r['login']):>13s}  {floor:6.1f}  {last / floor:10.2f}  {p50_last:8.2f}")
         for name, error in sorted(r["errors"].items())[:5]:
             print(f"          {name}: {error}")
-    print("\nratio stock / astrohub (last ready; higher is better for astrohub):")
-    for n in args.users:
-        a, b = table.get(("astrohub", n)), table.get(("stock", n))
-        if a and b and a["ready"] and b["ready"]:
-            print(f"  N={n:3d}: {max(b['ready']) / max(a['ready']):.2f}x  "
-                  f"(failures: astrohub {len(a['errors'])}, stock {len(b['errors'])})")
+    labels = list(dict.fromkeys(label for label, _ in table))
+    print(f"\nlast ready of each against {labels[0]} (above 1: {labels[0]} is faster):")
+    for other in labels[1:]:
+        for n in args.users:
+            a, b = table.get((labels[0], n)), table.get((other, n))
+            if a and b and a["ready"] and b["ready"]:
+                print(f"  {other} N={n:3d}: {max(b['ready']) / max(a['ready']):.2f}x  "
+                      f"(failures: {labels[0]} {len(a['errors'])}, {other} {len(b['errors'])})")
     return 0
 
 
