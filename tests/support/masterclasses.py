@@ -31,6 +31,7 @@ LESSONS = (
     "04-lateral-distribution-and-age",
     "05-energy-from-ne-and-nmu",
     "06-the-knee",
+    "07-light-or-heavy",
     "09-searching-for-pev-gamma-rays",
     "10-comparing-experiments",
 )
