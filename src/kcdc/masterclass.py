@@ -115,12 +115,16 @@ def answer(name: str, value, expected, tolerance: float = 0.0, hint: str = "") -
     return right
 
 
-def check(quantity: str, yours: float, published, tolerance: float, source: str, unit: str = "") -> bool | None:
+def check(quantity: str, yours: float, published, tolerance: float, source: str, unit: str = "",
+          against: str = "published") -> bool | None:
     """Compare your result with the published value and print the verdict.
 
     ``published`` is a number or a range ``(low, high)`` (use ``math.inf`` for a bound);
     the check passes when ``yours`` lies within ``tolerance`` of it. Every notebook
-    explains beside the call why its tolerance is what it is. While ``yours`` or the
+    explains beside the call why its tolerance is what it is. ``against`` names what the
+    value is: "published" for a result of the literature, "simulation" for a closure test
+    (the data come from the same simulation, so the value is its own input or truth):
+    the printout must never call a closure test's reference published. While ``yours`` or the
     tolerance depends on an unanswered "your turn" cell (a placeholder), it says so and
     returns None."""
     if not (answered(yours) and answered(tolerance)):
@@ -130,10 +134,11 @@ def check(quantity: str, yours: float, published, tolerance: float, source: str,
     passed = bool(low - tolerance <= yours <= high + tolerance)
     pub = f"{low:g}" if low == high else f"{low:g} .. {high:g}"
     u = f" {unit}" if unit else ""
-    print(f"{quantity}\n  your result: {yours:.4g}{u}\n  published:   {pub}{u}  ({source})\n"
+    print(f"{quantity}\n  your result: {yours:.4g}{u}\n  {against + ':':<13s}{pub}{u}  ({source})\n"
           f"  tolerance:   +-{tolerance:.3g}{u}")
     print(f"{PASSED}: {quantity}" if passed else f"{FAILED}: {quantity} -- look again at the steps above")
-    RESULTS.append({"quantity": quantity, "yours": float(yours), "published": pub, "passed": passed})
+    RESULTS.append({"quantity": quantity, "yours": float(yours), "reference": pub, "against": against,
+                    "passed": passed})
     return passed
 
 

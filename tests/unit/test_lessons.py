@@ -164,3 +164,24 @@ def test_a_converted_masterclass_has_the_lesson_template(name):
     assert any("teacher" in lessons.tags(c) for c in cells)
     text = "\n".join(c.source for c in cells)
     assert "## What you learned" in text and "**Next:**" in text and "mc.check(" in text
+
+
+def result_checks(source: str) -> list[str]:
+    """The text of every ``mc.check(...)`` call in a masterclass source."""
+    calls = []
+    for start in (m.start() for m in re.finditer(r"mc\.check\(", source)):
+        depth = 0
+        for end in range(start + len("mc.check"), len(source)):
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            if depth == 0:
+                calls.append(source[start:end + 1])
+                break
+    return calls
+
+
+@pytest.mark.parametrize("source", sorted(LIBRARY.glob("*/*.md")), ids=lambda p: p.parent.name)
+def test_a_closure_test_does_not_print_its_reference_as_published(source):
+    for call in result_checks(source.read_text()):
+        if "closure test" in call:
+            against = re.search(r'against="([^"]+)"', call)
+            assert against and against.group(1) != "published", f"{source.name}: {call[:80]}"

@@ -39,3 +39,12 @@ def test_the_result_check_waits_for_an_unanswered_value(capsys):
     assert mc.NOT_ANSWERED in out and mc.PASSED not in out and mc.FAILED not in out
     assert mc.check("knee", 17.0, (15.57, 15.6), tolerance=0.1, source="x") is False
     assert mc.FAILED in capsys.readouterr().out
+
+
+def test_a_closure_test_never_calls_its_reference_published(capsys):
+    assert mc.check("attenuation length (closure test)", 182.0, 183.0, tolerance=5, source="the simulation's input",
+                    against="simulation")
+    out = capsys.readouterr().out
+    assert "simulation:  183" in out and "published" not in out
+    assert mc.check("knee", 15.58, (15.57, 15.6), tolerance=0.1, source="KASCADE")
+    assert "published:   15.57 .. 15.6" in capsys.readouterr().out
