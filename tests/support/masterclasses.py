@@ -31,6 +31,7 @@ LESSONS = (
     "04-lateral-distribution-and-age",
     "05-energy-from-ne-and-nmu",
     "06-the-knee",
+    "08-machine-learning-the-primary",
     "09-searching-for-pev-gamma-rays",
     "10-comparing-experiments",
 )
