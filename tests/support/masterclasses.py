@@ -22,8 +22,8 @@ from .hub import HubProcess
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "masterclasses"
 STUDENT = "ada"
-#: the masterclasses converted to the lesson template (level, duration, goals, checked
-#: "your turn" cells with solutions); the others are still demos (issue 14)
+#: the masterclasses on the lesson template (level, duration, goals, checked "your turn"
+#: cells with solutions): all but 00-welcome
 LESSONS = (
     "01-anatomy-of-a-shower",
     "02-where-do-cosmic-rays-come-from",
@@ -32,6 +32,7 @@ LESSONS = (
     "05-energy-from-ne-and-nmu",
     "06-the-knee",
     "07-light-or-heavy",
+    "08-machine-learning-the-primary",
     "09-searching-for-pev-gamma-rays",
     "10-comparing-experiments",
 )
