@@ -13,7 +13,10 @@ two notebooks are written, without outputs:
   runs from its folder). TEACHERS must never be a folder students receive.
 
 A source's ``lesson`` block in the front matter (level, duration, prerequisites, goals)
-becomes the "about this lesson" cell under the title. Runs at the user image's build
+becomes the "about this lesson" cell under the title. The student index has one section per
+track (level): school, then university; a lesson with ``start_here: true`` (a school lesson,
+at most one in the library: the Python primer) comes first in its track, marked as the place
+to start for students new to Python. Runs at the user image's build
 (images/singleuser/Dockerfile); jupytext is imported only here.
 """
 from __future__ import annotations
@@ -28,6 +31,8 @@ TEACHER_ONLY = frozenset({"solution", "teacher"})
 #: a cell where the student writes code or a value (kept in both versions)
 YOUR_TURN = "your-turn"
 LEVELS = {"school": "school, from grade 10", "university": "university"}
+#: the index's sections, in this order: one per level
+TRACKS = {"school": "School track (from grade 10)", "university": "University track"}
 INDEX = "index.md"
 
 
@@ -53,6 +58,10 @@ def lesson_card(meta: dict) -> str:
         raise LessonError(f"level {meta['level']!r} is not one of {', '.join(LEVELS)}")
     if not 3 <= len(meta["goals"]) <= 4:
         raise LessonError("a lesson has 3-4 learning goals")
+    if meta.get("start_here", False) not in (True, False):  # a typo such as "yes " would mark nothing
+        raise LessonError(f"start_here is true or false, not {meta['start_here']!r}")
+    if meta.get("start_here") and meta["level"] != "school":
+        raise LessonError("start_here marks a school lesson: students new to Python start there")
     lines = [f"**Level:** {LEVELS[meta['level']]} | **Time:** about {meta['duration_min']} minutes", "",
              "**You need:** " + "; ".join(meta["prerequisites"]), "", "**After this lesson you can:**"]
     lines += [f"- {goal}" for goal in meta["goals"]]
@@ -101,17 +110,28 @@ def title(nb) -> str:
 
 
 def index_page(rows: list[tuple[str, str, object]]) -> str:
-    """The students' index: one line per masterclass (folder, notebook, title, lesson block)."""
+    """The students' index (rows: link to the notebook, title, lesson block or None): the
+    masterclasses without a lesson block first, then one section per track (level) with a
+    line per lesson, the ``start_here`` lesson first in its track."""
     lines = ["# Masterclasses", "",
              "Open a folder, then its notebook, and run the cells from the top (Shift+Enter).",
              "Cells marked **Your turn** are yours: write your code or value where the `...` is.",
              "Your edits are kept; when a masterclass changes, the new version arrives beside",
-             "yours as `<name>.updated.ipynb`.", "",
-             "| masterclass | level | time |", "|---|---|---|"]
-    for link, name, meta in rows:
-        level = LEVELS.get(meta.get("level"), "") if meta else ""
-        time = f"{meta['duration_min']} min" if meta else ""
-        lines.append(f"| [{name}]({link}) | {level} | {time} |")
+             "yours as `<name>.updated.ipynb`.", ""]
+    lines += [f"- [{name}]({link})" for link, name, meta in rows if not meta]
+    for level, heading in TRACKS.items():
+        # sorted() is stable: after the start_here lesson the others keep the library's order
+        track = sorted((r for r in rows if r[2] and r[2]["level"] == level), key=lambda r: not r[2].get("start_here"))
+        if not track:
+            continue
+        lines += ["", f"## {heading}", ""]
+        first = [name for _, name, meta in track if meta.get("start_here")]
+        if first:
+            lines += [f"New to Python? Start with **{first[0]}**: it shows everything the other lessons use.", ""]
+        lines += ["| masterclass | time |", "|---|---|"]
+        for link, name, meta in track:
+            mark = "**Start here:** " if meta.get("start_here") else ""
+            lines.append(f"| {mark}[{name}]({link}) | {meta['duration_min']} min |")
     return "\n".join(lines) + "\n"
 
 
@@ -140,6 +160,9 @@ def build(root: Path, students: Path, teachers: Path) -> list[Path]:
             nbformat.write(nb, path)
             written.append(path)
         rows.append((f"{folder}/{source.stem}.ipynb", title(student), student.metadata.get("lesson")))
+    starts = [link for link, _, meta in rows if meta and meta.get("start_here")]
+    if len(starts) > 1:  # the index can point beginners to one place only
+        raise LessonError(f"start_here is set in {len(starts)} lessons ({', '.join(starts)}): one at most")
     (students / INDEX).write_text(index_page(rows))
     return written
 

@@ -87,7 +87,7 @@ def test_student_and_teacher_versions_from_one_source(library, tmp_path):
     # students get the notebook, its data and their index page: no source, no developer notes
     assert sorted(p.relative_to(students).as_posix() for p in students.rglob("*")) == [
         "01-a-lesson", "01-a-lesson/01-a-lesson.ipynb", "01-a-lesson/points.csv", "index.md"]
-    assert "[1. A lesson](01-a-lesson/01-a-lesson.ipynb) | school, from grade 10 | 45 min" in (students / "index.md").read_text()
+    assert "| [1. A lesson](01-a-lesson/01-a-lesson.ipynb) | 45 min |" in (students / "index.md").read_text()
     assert (teachers / "01-a-lesson" / "points.csv").exists()
 
 
@@ -102,6 +102,8 @@ def test_the_build_writes_into_new_folders_only(library, tmp_path):
     ("  goals: [one, two, three]", "  goals: [one]", "3-4 learning goals"),
     ("  level: school", "  level: college", "level 'college'"),
     ("  duration_min: 45", "", "lacks duration_min"),
+    ("  level: school", "  level: school\n  start_here: yes please", "start_here is true or false"),
+    ("  level: school", "  level: university\n  start_here: true", "start_here marks a school lesson"),
     # a teacher's note above the title: the title would vanish from the student version
     ("---\n\n# 1. A lesson", '---\n\n+++ {"tags": ["teacher"]}\n\nnote\n\n# 1. A lesson', "starts with its title")])
 def test_a_lesson_without_the_templates_parts_stops_the_build(library, tmp_path, change, broken, message):
@@ -111,6 +113,64 @@ def test_a_lesson_without_the_templates_parts_stops_the_build(library, tmp_path,
     assert lessons.main([str(library), str(tmp_path / "s"), str(tmp_path / "t")]) == 1
     with pytest.raises(lessons.LessonError, match=message):
         lessons.build(library, tmp_path / "s2", tmp_path / "t2")
+
+
+def _add_lesson(library, folder, title, level, extra=""):
+    (library / folder).mkdir()
+    text = SOURCE.replace("# 1. A lesson", f"# {title}").replace("  level: school", f"  level: {level}{extra}")
+    (library / folder / f"{folder}.md").write_text(text)
+
+
+def test_the_index_has_a_school_and_a_university_track_and_the_primer_first(library, tmp_path):
+    _add_lesson(library, "00-welcome", "Welcome", "school")
+    welcome = library / "00-welcome" / "00-welcome.md"  # no lesson block: listed above the tracks
+    welcome.write_text(re.sub(r"lesson:\n(  .*\n)+", "", welcome.read_text()))
+    _add_lesson(library, "02-a-hard-one", "2. A hard one", "university")
+    _add_lesson(library, "03-the-primer", "3. The primer", "school", "\n  start_here: true")
+    lessons.build(library, tmp_path / "s", tmp_path / "t")
+    index = (tmp_path / "s" / "index.md").read_text()
+    lines = index.splitlines()
+    school, university = lines.index("## School track (from grade 10)"), lines.index("## University track")
+    assert lines.index("- [Welcome](00-welcome/00-welcome.ipynb)") < school < university
+    # the primer leads the school track although its folder comes later; the others keep their order
+    rows = [x for x in lines if x.startswith("| ") and "](" in x]
+    assert rows == ["| **Start here:** [3. The primer](03-the-primer/03-the-primer.ipynb) | 45 min |",
+                    "| [1. A lesson](01-a-lesson/01-a-lesson.ipynb) | 45 min |",
+                    "| [2. A hard one](02-a-hard-one/02-a-hard-one.ipynb) | 45 min |"]
+    assert school < lines.index(rows[1]) < university < lines.index(rows[2])
+    assert "New to Python? Start with **3. The primer**" in "\n".join(lines[school:university])
+    # no start_here lesson: no marker, and a track without lessons has no section
+    (library / "03-the-primer" / "03-the-primer.md").unlink()
+    (library / "02-a-hard-one" / "02-a-hard-one.md").unlink()
+    lessons.build(library, tmp_path / "s2", tmp_path / "t2")
+    index = (tmp_path / "s2" / "index.md").read_text()
+    assert "Start here" not in index and "New to Python" not in index and "University track" not in index
+
+
+def test_only_one_lesson_is_the_place_to_start(library, tmp_path):
+    _add_lesson(library, "02-a-primer", "2. A primer", "school", "\n  start_here: true")
+    _add_lesson(library, "03-another-primer", "3. Another primer", "school", "\n  start_here: true")
+    with pytest.raises(lessons.LessonError, match="start_here is set in 2 lessons"):
+        lessons.build(library, tmp_path / "s", tmp_path / "t")
+
+
+def test_the_librarys_index_starts_the_school_track_with_the_python_primer():
+    students, _ = built_library()
+    lines = (students / "index.md").read_text().splitlines()
+    school = lines.index("## School track (from grade 10)")
+    first_row = next(x for x in lines[school:] if x.startswith("| ") and "](" in x)
+    assert first_row.startswith("| **Start here:** [11. ") and "(11-python-primer/11-python-primer.ipynb)" in first_row
+    for track, level in (("## School track (from grade 10)", "school"), ("## University track", "university")):
+        start = lines.index(track)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        listed = sorted(re.findall(r"\]\((\d\d-[^/]+)/", "\n".join(lines[start:end])))
+        assert listed == sorted(n for n in LESSONS if _level(n) == level), track
+
+
+def _level(name: str) -> str:
+    import jupytext
+
+    return jupytext.read(LIBRARY / name / f"{name}.md", fmt="myst").metadata["lesson"]["level"]
 
 
 def test_the_library_builds_and_students_get_no_solutions():
