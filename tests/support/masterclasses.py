@@ -35,6 +35,7 @@ LESSONS = (
     "08-machine-learning-the-primary",
     "09-searching-for-pev-gamma-rays",
     "10-comparing-experiments",
+    "12-machine-learning-the-energy",
 )
 
 _built: tuple[Path, Path] | None = None
