@@ -36,6 +36,7 @@ LESSONS = (
     "09-searching-for-pev-gamma-rays",
     "10-comparing-experiments",
     "11-python-primer",
+    "12-machine-learning-the-energy",
 )
 
 _built: tuple[Path, Path] | None = None
