@@ -9,7 +9,9 @@ poller of the hub's user list, which also times the hub's API and login page dur
 the burst. Each student starts a kernel and runs `5 * 4` as soon as their server is
 ready. Printed per N: failures, ready p50 / p95 / last, kernel start p50, the hub's
 answers during the burst (p50 / max), the floor N x (CPU-s of one bare start) / cores,
-last / floor and p50 / last. Figures only, no pass/fail.
+last / floor and p50 / last; then the CPU-seconds per start the whole machine and the
+container engine's own processes spent during the burst, and each service's containers
+(users' servers with their first kernels together). Figures only, no pass/fail.
 
     .venv/bin/python benchmarks/spawn.py [--users 1 10 30 60] [--spawners astrohub stock]
         [--starts 0 4] [--stack astrohub-bench] [--port 19000]
@@ -55,6 +57,51 @@ def container_cpu_seconds(container: str) -> float:
     path = Path(f"/proc/{pid}/cgroup").read_text().splitlines()[0].split(":", 2)[2]
     stat = dict(line.split() for line in Path(f"/sys/fs/cgroup{path}/cpu.stat").read_text().splitlines())
     return int(stat["usage_usec"]) / 1e6
+
+
+#: host processes of the container machinery (the engine, its runtime, the per-container shims)
+ENGINE = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc")
+
+
+def cpu_now() -> tuple[float, float]:
+    """(CPU-seconds the whole machine has been busy, CPU-seconds of the container engine's own
+    processes) so far: the difference over a burst says what its starts cost beyond the servers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(fields) - fields[3] - fields[4]) / tick  # all but idle and iowait
+    engine = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if name.startswith(ENGINE):
+            engine += (int(rest[11]) + int(rest[12])) / tick  # utime + stime
+    return busy, engine
+
+
+def containers_cpu() -> dict[str, tuple[str, float]]:
+    """Running containers: id -> (Swarm service, CPU-seconds used so far)."""
+    out = {}
+    listing = docker("ps", "--format", '{{.ID}} {{.Label "com.docker.swarm.service.name"}}').stdout
+    for line in listing.splitlines():
+        cid, _, service = line.partition(" ")
+        try:
+            out[cid] = (service, container_cpu_seconds(cid))
+        except (OSError, ValueError):  # gone meanwhile
+            pass
+    return out
+
+
+def cpu_by_service(before: dict, after: dict) -> dict[str, float]:
+    """CPU-seconds each service's containers spent between two snapshots; users' servers
+    (services ``<stack>-user-<escaped name>``, astrohub.spawner) as one."""
+    spent: dict[str, float] = {}
+    for cid, (service, cpu) in after.items():
+        group = "user servers" if "-user-" in service else service.split("_", 1)[-1]
+        spent[group] = spent.get(group, 0.0) + cpu - before.get(cid, (service, 0.0))[1]
+    return dict(sorted(spent.items(), key=lambda kv: -kv[1]))
 
 
 def bare_start(image: str, timeout: float = 600) -> tuple[float, float]:
@@ -126,11 +173,15 @@ def run(hub: HubClient, n: int, tag: str) -> dict:
             errors[name] = f"kernel: {type(e).__name__}: {e}"[:200]
 
     with ThreadPoolExecutor(n) as students:
+        before, containers_before = cpu_now(), containers_cpu()
         burst = Burst(hub, names).run(timeout=1800, on_ready=lambda name: students.submit(kernel, name))
+        after, containers_after = cpu_now(), containers_cpu()
     with ThreadPoolExecutor(min(n, 10)) as pool:
         list(pool.map(lambda name: (hub.stop(name, timeout=180), hub.delete_user(name)), names))
     errors.update(burst.failed)
     return {"n": n, "ready": list(burst.ready.values()), "kernel": list(kernels.values()),
+            "machine_cpu": after[0] - before[0], "engine_cpu": after[1] - before[1],
+            "services_cpu": cpu_by_service(containers_before, containers_after),
             "api": burst.api_times, "login": burst.login_times, "errors": errors}
 
 
@@ -190,6 +241,13 @@ def main() -> int:
               f"{p50_max(r['api']):>15s}  {p50_max(r['login']):>13s}  {floor:6.1f}  {last / floor:10.2f}  {p50_last:8.2f}")
         for name, error in sorted(r["errors"].items())[:5]:
             print(f"          {name}: {error}")
+    # Where the time above the floor goes: CPU the whole machine spent per start during the
+    # burst (servers, their first kernels, hub, proxy, engine), and the engine's own share.
+    print(f"\nCPU-s per start during the burst (one bare server start: {cpu:.2f}):")
+    for (spawner, n), r in table.items():
+        print(f"  {spawner:{width}s} N={n:3d}: machine {r['machine_cpu'] / n:5.2f}, of it the container engine "
+              f"(dockerd, containerd, shims, runc) {r['engine_cpu'] / n:5.2f}; by service: "
+              + ", ".join(f"{name} {spent / n:.2f}" for name, spent in r["services_cpu"].items() if spent / n >= 0.01))
     labels = list(dict.fromkeys(label for label, _ in table))
     print(f"\nlast ready of each against {labels[0]} (above 1: {labels[0]} is faster):")
     for other in labels[1:]:
